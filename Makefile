@@ -1,0 +1,62 @@
+# poolgen: the set-up commands. `make demo` and `make test` work from a fresh clone on
+# Debian 12; they install what is missing (apt when root, the rest into .venv).
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+HALIDE_VERSION := 21.0.0
+CMAKE_PIP      := cmake>=3.28,<4.2
+NINJA_PIP      := ninja>=1.11
+APT_PACKAGES   := g++ make python3 python3-venv catch2 nlohmann-json3-dev libcli11-dev
+
+VENV     := $(CURDIR)/.venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.poolgen-deps-$(HALIDE_VERSION)
+BUILD    ?= build
+MANIFEST ?= configs/default.json
+PREFIX   ?= $(CURDIR)/install
+JOBS     ?= $(shell nproc)
+
+# Paths inside the venv, resolved after the venv exists.
+HALIDE_DIR = $(shell $(PY) -c 'import halide, os; print(os.path.join(os.path.dirname(halide.__file__), "lib64", "cmake", "Halide"))' 2>/dev/null)
+TOOLPATH   = $(VENV)/bin:$(PATH)
+CMAKE      = PATH="$(TOOLPATH)" cmake
+
+.PHONY: demo test build install env deps configure clean
+
+deps: $(STAMP)
+
+$(STAMP):
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "poolgen: installing Debian packages:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "poolgen: missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)" >&2; exit 1; fi; fi
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "halide==$(HALIDE_VERSION)" "$(CMAKE_PIP)" "$(NINJA_PIP)"
+	@touch $@
+
+$(BUILD)/build.ninja: $(STAMP)
+	$(CMAKE) -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DHalide_DIR="$(HALIDE_DIR)" -DPOOLGEN_MANIFEST="$(abspath $(MANIFEST))"
+
+configure: $(BUILD)/build.ninja
+
+build: configure
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/poolgen check --time --min-time 0.1
+
+test: build
+	cd $(BUILD) && PATH="$(TOOLPATH)" ctest --output-on-failure -j $(JOBS)
+
+install: build
+	$(CMAKE) --install $(BUILD) --prefix "$(PREFIX)"
+
+# eval "$(make -s env)" puts the project's toolchain on PATH and CMAKE_PREFIX_PATH.
+env: $(STAMP)
+	@echo 'export PATH="$(VENV)/bin:$$PATH"'
+	@echo 'export CMAKE_PREFIX_PATH="$(HALIDE_DIR):$${CMAKE_PREFIX_PATH}"'
+
+clean:
+	rm -rf build

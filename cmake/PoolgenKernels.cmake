@@ -1,0 +1,84 @@
+# poolgen_add_kernels(<target> MANIFEST <file> [TARGETS cpu cuda])
+#
+# Reads a manifest v1 at configure time (a bad manifest fails the configure step with one
+# line naming the kernel, the field and the rule), generates one Halide library per kernel
+# and target, and a registry table, and makes <target> an interface library that links them
+# with the poolgen runtime. Kernel symbols are <target>_<kernel>__<cpu|cuda>, so several
+# kernel sets can be linked into one binary.
+#
+# Needs: POOLGEN_MANIFEST_TOOL (path of poolgen-manifest), the generator target
+# poolgen::pool_generator, the runtime target poolgen::runtime, POOLGEN_HALIDE_RUNTIME and
+# POOLGEN_CPU_TARGETS; the in-tree build and poolgenConfig.cmake set them.
+include_guard(GLOBAL)
+
+set(POOLGEN_DEFAULT_CPU_TARGETS
+    "x86-64-linux-avx512_skylake;x86-64-linux-avx-avx2-f16c-fma-sse41;x86-64-linux-sse41"
+    CACHE INTERNAL "")
+
+function(poolgen_add_kernels TARGET)
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MANIFEST" "TARGETS")
+    if (NOT ARG_MANIFEST)
+        message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): MANIFEST <file> is required")
+    endif ()
+    if (NOT ARG_TARGETS)
+        set(ARG_TARGETS cpu cuda)
+    endif ()
+    foreach (t IN LISTS ARG_TARGETS)
+        if (NOT t MATCHES "^(cpu|cuda)$")
+            message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): TARGETS entries must be cpu or cuda, got '${t}'")
+        endif ()
+    endforeach ()
+    if (NOT TARGET ${TARGET} AND NOT TARGET ${TARGET}_registry)
+    else ()
+        message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): a target of that name exists already")
+    endif ()
+    get_filename_component(manifest "${ARG_MANIFEST}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    if (NOT EXISTS "${manifest}")
+        message(FATAL_ERROR "poolgen: manifest '${manifest}' does not exist")
+    endif ()
+    if (NOT POOLGEN_CPU_TARGETS)
+        set(POOLGEN_CPU_TARGETS "${POOLGEN_DEFAULT_CPU_TARGETS}")
+    endif ()
+
+    set(out "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.poolgen")
+    file(MAKE_DIRECTORY "${out}")
+    execute_process(
+        COMMAND "${POOLGEN_MANIFEST_TOOL}" emit "${manifest}" --set "${TARGET}"
+                --cmake "${out}/kernels.cmake" --registry "${out}/registry.cpp"
+        RESULT_VARIABLE rc
+        ERROR_VARIABLE err
+        OUTPUT_QUIET)
+    if (NOT rc EQUAL 0)
+        string(STRIP "${err}" err)
+        message(FATAL_ERROR "${err}")
+    endif ()
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${manifest}")
+    include("${out}/kernels.cmake")
+
+    set(libs)
+    set(defs)
+    foreach (k IN LISTS _poolgen_kernels)
+        if ("cpu" IN_LIST ARG_TARGETS AND _poolgen_cpu_${k})
+            set(lib ${TARGET}_${k}__cpu)
+            add_halide_library(${lib}
+                               FROM poolgen::pool_generator
+                               GENERATOR poolgen_pool
+                               FUNCTION_NAME ${lib}
+                               TARGETS ${POOLGEN_CPU_TARGETS}
+                               USE_RUNTIME ${POOLGEN_HALIDE_RUNTIME}
+                               PARAMS ${_poolgen_params_${k}})
+            list(APPEND libs ${lib})
+            list(APPEND defs POOLGEN_HAS_${k}_CPU)
+        endif ()
+    endforeach ()
+
+    add_library(${TARGET}_registry STATIC "${out}/registry.cpp")
+    target_compile_definitions(${TARGET}_registry PRIVATE ${defs})
+    target_link_libraries(${TARGET}_registry PUBLIC poolgen::runtime)
+    set_target_properties(${TARGET}_registry PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+    add_library(${TARGET} INTERFACE)
+    # The registry table registers itself from a static initializer: keep its object.
+    target_link_libraries(${TARGET} INTERFACE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${TARGET}_registry>" ${libs} poolgen::runtime)
+    set_property(TARGET ${TARGET} PROPERTY POOLGEN_KERNEL_LIBRARIES "${libs}")
+endfunction()

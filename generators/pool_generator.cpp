@@ -1,0 +1,296 @@
+// The pooling algorithm, written once for every op, spatial rank (1D/2D/3D) and layout.
+// Every shape and window parameter is a GeneratorParam and so a compile-time constant.
+// Semantics are PyTorch's (see README, "Semantics"); schedules live in schedules/.
+#include <limits>
+#include <sstream>
+
+#include "Halide.h"
+#include "cpu_strategy.h"
+#include "poolgen/spec.h"
+
+namespace {
+
+using namespace Halide;
+
+std::vector<int64_t> parse_dims(const std::string &s) {
+    std::vector<int64_t> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, 'x'))
+        if (!item.empty()) out.push_back(std::stoll(item));
+    return out;
+}
+
+class PoolGenerator : public Generator<PoolGenerator> {
+public:
+    // What to compute (see PoolSpec); dims as "AxBxC", logical order.
+    GeneratorParam<std::string> op{"op", "max_pool"};
+    GeneratorParam<std::string> dtype{"dtype", "f32"};
+    GeneratorParam<std::string> layout{"layout", "nchw"};
+    GeneratorParam<std::string> input_shape{"shape", "1x1x4x4"};  // the manifest's "input"
+    GeneratorParam<std::string> kernel_size{"kernel", ""};
+    GeneratorParam<std::string> stride{"stride", ""};
+    GeneratorParam<std::string> padding{"padding", ""};
+    GeneratorParam<std::string> dilation{"dilation", ""};
+    GeneratorParam<std::string> output_size{"output_size", ""};
+    GeneratorParam<bool> ceil_mode{"ceil_mode", false};
+    GeneratorParam<bool> count_include_pad{"count_include_pad", true};
+    GeneratorParam<int> divisor_override{"divisor_override", 0};  // 0: none
+    GeneratorParam<bool> return_indices{"return_indices", false};
+
+    // CPU strategy knobs (schedules/cpu_strategy.h).
+    GeneratorParam<int> vector_width{"vector_width", 0};
+    GeneratorParam<std::string> vectorize{"vectorize", ""};
+    GeneratorParam<int> parallel_tasks{"parallel_tasks", 16};
+    GeneratorParam<int> unroll_window{"unroll_window", 9};
+
+    void configure() {
+        spec_ = make_spec();
+        const int dims = static_cast<int>(spec_.input.size());
+        input_ = add_input<Buffer<>>("input", Float(32), dims);
+        std::vector<Type> types = {Float(32)};
+        if (spec_.return_indices) types.push_back(Int(64));
+        output_ = add_output<Func>("output", types, dims);
+    }
+
+    void generate() {
+        using poolgen::Op;
+        const auto &s = spec_;
+        const int r = s.rank();
+        const bool nhwc = s.layout == poolgen::Layout::NHWC;
+        const std::vector<int64_t> out_shape = s.output_shape();
+        auto in_size = [&](int i) { return static_cast<int>(s.input[2 + i]); };
+        auto out_size = [&](int i) { return static_cast<int>(out_shape[2 + i]); };
+
+        // Logical variables: spatial outer -> inner, then c, n.
+        std::vector<Var> sp;
+        const char *names[] = {"d", "h", "w"};
+        for (int i = 0; i < r; i++) sp.emplace_back(names[3 - r + i]);
+        Var c("c"), n("n");
+        // Memory order, innermost first.
+        auto memory_order = [&](const std::vector<Expr> &spatial, Expr ch, Expr batch) {
+            std::vector<Expr> args;
+            if (nhwc) args.push_back(ch);
+            for (int i = r - 1; i >= 0; i--) args.push_back(spatial[i]);
+            if (!nhwc) args.push_back(ch);
+            args.push_back(batch);
+            return args;
+        };
+        std::vector<Expr> sp_e(sp.begin(), sp.end());
+        const std::vector<Expr> out_args_e = memory_order(sp_e, c, n);
+        std::vector<Var> out_args;
+        for (const Expr &e : out_args_e) out_args.push_back(Var(e.as<Internal::Variable>()->name));
+
+        // Window of each output position per spatial dim: first tap, tap step, tap count
+        // bound (RDom extent), and whether a tap can fall outside [0, n) or past the window end.
+        std::vector<std::pair<int, int>> rdom_extents;  // innermost first
+        std::vector<Expr> first(r), step(r), tap_end(r);
+        std::vector<int> taps(r);
+        std::vector<bool> needs_check(r);
+        const bool adaptive = poolgen::is_adaptive(s.op);
+        for (int i = 0; i < r; i++) {
+            const int64_t n_in = s.input[2 + i];
+            if (!adaptive) {
+                const int64_t k = s.kernel[i], st = s.stride[i], p = s.padding[i], d = s.dilation[i];
+                first[i] = sp[i] * static_cast<int>(st) - static_cast<int>(p);
+                step[i] = static_cast<int>(d);
+                taps[i] = static_cast<int>(k);
+                const int64_t last_tap = (out_size(i) - 1) * st - p + d * (k - 1);
+                needs_check[i] = p > 0 || last_tap > n_in - 1;
+                tap_end[i] = Expr(in_size(i));
+            } else {
+                const int64_t m = s.output_size[i];
+                // start = floor(i*n/m), end = ceil((i+1)*n/m)
+                first[i] = (sp[i] * static_cast<int>(n_in)) / static_cast<int>(m);
+                tap_end[i] = ((sp[i] + 1) * static_cast<int>(n_in) + static_cast<int>(m - 1)) / static_cast<int>(m);
+                step[i] = 1;
+                int64_t kmax = 0, kmin = INT64_MAX;
+                for (int64_t o = 0; o < m; o++) {
+                    const int64_t a = (o * n_in) / m, b = ((o + 1) * n_in + m - 1) / m;
+                    kmax = std::max(kmax, b - a);
+                    kmin = std::min(kmin, b - a);
+                }
+                taps[i] = static_cast<int>(kmax);
+                needs_check[i] = kmax != kmin;
+            }
+        }
+        for (int i = r - 1; i >= 0; i--) rdom_extents.push_back({0, taps[i]});
+        std::vector<Range> ranges;
+        for (auto [mn, ext] : rdom_extents) ranges.emplace_back(mn, ext);
+        RDom win(ranges, "win");
+        auto tap_var = [&](int i) { return win[r - 1 - i]; };
+
+        // Tap positions and in-bounds test.
+        std::vector<Expr> pos(r), load_pos(r);
+        Expr inside = Internal::const_true();
+        for (int i = 0; i < r; i++) {
+            pos[i] = first[i] + tap_var(i) * step[i];
+            load_pos[i] = pos[i];
+            if (needs_check[i]) {
+                if (adaptive) {
+                    inside = inside && pos[i] < tap_end[i];
+                    load_pos[i] = min(pos[i], in_size(i) - 1);
+                } else {
+                    inside = inside && pos[i] >= 0 && pos[i] < in_size(i);
+                    load_pos[i] = clamp(pos[i], 0, in_size(i) - 1);
+                }
+            }
+        }
+        Func input_f = *input_;
+        Expr tap = input_f(memory_order(load_pos, c, n));
+
+        // Flat index into an input plane: ((d*H)+h)*W+w, as PyTorch returns it.
+        auto flat = [&](const std::vector<Expr> &p) {
+            Expr idx = p[0];
+            for (int i = 1; i < r; i++) idx = idx * in_size(i) + p[i];
+            return idx;
+        };
+
+        Func pooled("pooled");
+        std::vector<Expr> result;
+        if (poolgen::is_max(s.op)) {
+            // PyTorch: take v if v > best or v is NaN; padding never wins (it is -inf and
+            // strictly-greater fails), ties keep the first, NaN the last.
+            Expr v = needs_any(needs_check) ? select(inside, tap, Expr(-std::numeric_limits<float>::infinity())) : tap;
+            if (s.return_indices) {
+                // Initial index: the first in-bounds tap, PyTorch's start advanced past the
+                // padding by whole dilation steps.
+                std::vector<Expr> start(r);
+                for (int i = 0; i < r; i++) {
+                    if (!adaptive && s.padding[i] > 0) {
+                        Expr a = first[i];
+                        start[i] = select(a < 0, a + ((0 - a + step[i] - 1) / step[i]) * step[i], a);
+                    } else {
+                        start[i] = first[i];
+                    }
+                }
+                pooled(out_args) = Tuple(Expr(-std::numeric_limits<float>::infinity()), flat(start));
+                Expr best = pooled(out_args)[0];
+                Expr take = v > best || is_nan(v);
+                pooled(out_args) = Tuple(select(take, v, best), select(take, flat(pos), pooled(out_args)[1]));
+                result = {pooled(out_args)[0], cast<int64_t>(pooled(out_args)[1])};
+            } else {
+                pooled(out_args) = Expr(-std::numeric_limits<float>::infinity());
+                Expr best = pooled(out_args);
+                pooled(out_args) = select(v > best || is_nan(v), v, best);
+                result = {pooled(out_args)};
+            }
+        } else {
+            Expr v = needs_any(needs_check) ? select(inside, tap, 0.0f) : tap;
+            pooled(out_args) = 0.0f;
+            pooled(out_args) += v;
+            Expr divisor;
+            if (adaptive) {
+                // PyTorch divides by one window extent at a time (sum / kh / kw): same rounding.
+                Expr mean = pooled(out_args);
+                for (int i = 0; i < r; i++) mean = mean / cast<float>(tap_end[i] - first[i]);
+                result = {mean};
+            } else if (s.divisor_override) {
+                divisor = Expr(static_cast<int>(*s.divisor_override));
+            } else {
+                // a = i*s - p, b = min(a + k, n + p): the window clipped to the padded input.
+                divisor = Expr(1);
+                for (int i = 0; i < r; i++) {
+                    const int k = static_cast<int>(s.kernel[i]), p = static_cast<int>(s.padding[i]);
+                    Expr a = first[i];
+                    Expr b = min(a + k, in_size(i) + p);
+                    Expr count = s.count_include_pad ? b - a : min(b, in_size(i)) - max(a, 0);
+                    divisor = divisor * count;
+                }
+            }
+            if (!adaptive) result = {pooled(out_args) / cast<float>(divisor)};
+        }
+
+        Func out = *output_;
+        if (result.size() == 1) out(out_args) = result[0];
+        else out(out_args) = Tuple(result);
+
+        // Fixed shapes, dense strides: the runtime repacks anything else.
+        const std::vector<int64_t> in_mem = s.input_memory_shape(), out_mem = s.output_memory_shape();
+        set_dense(*input_, in_mem);
+        // Later outputs (indices) share the first one's mins and extents; only strides are set.
+        const auto outs = out.output_buffers();
+        for (size_t i = 0; i < outs.size(); i++) {
+            OutputImageParam ob = outs[i];
+            set_dense(ob, out_mem, i == 0);
+        }
+
+        if (using_autoscheduler()) return;
+        poolgen::schedules::PoolStages st;
+        st.output = out;
+        st.pooled = pooled;
+        st.window = win;
+        st.spatial = sp;
+        st.c = c;
+        st.n = n;
+        st.channels_last = nhwc;
+        for (int i = 0; i < r; i++) st.out_spatial.push_back(out_size(i));
+        st.channels = static_cast<int>(s.input[1]);
+        st.batch = static_cast<int>(s.input[0]);
+        st.window_taps = 1;
+        for (int t : taps) st.window_taps *= t;
+        if (get_target().has_gpu_feature()) {
+            // CUDA strategy: later; a GPU target without it is a build error, not a silent fallback.
+            _halide_user_assert(false) << "poolgen: no GPU schedule strategy yet for target " << get_target().to_string();
+        }
+        poolgen::schedules::CpuKnobs knobs;
+        knobs.vector_width = vector_width;
+        knobs.vectorize = vectorize;
+        knobs.parallel_tasks = parallel_tasks;
+        knobs.unroll_window = unroll_window;
+        poolgen::schedules::apply_cpu_schedule(st, knobs, get_target());
+    }
+
+private:
+    poolgen::PoolSpec spec_;
+    GeneratorInput<Buffer<>> *input_ = nullptr;
+    GeneratorOutput<Func> *output_ = nullptr;
+
+    static bool needs_any(const std::vector<bool> &v) {
+        for (bool b : v)
+            if (b) return true;
+        return false;
+    }
+
+    poolgen::PoolSpec make_spec() {
+        poolgen::PoolSpec s;
+        auto o = poolgen::parse_op(op);
+        auto dt = poolgen::parse_dtype(dtype);
+        auto l = poolgen::parse_layout(layout);
+        _halide_user_assert(o && dt && l) << "poolgen: bad op, dtype or layout GeneratorParam";
+        s.op = *o;
+        s.dtype = *dt;
+        s.layout = *l;
+        s.input = parse_dims(input_shape);
+        s.kernel = parse_dims(kernel_size);
+        s.stride = parse_dims(stride);
+        s.padding = parse_dims(padding);
+        s.dilation = parse_dims(dilation);
+        s.output_size = parse_dims(output_size);
+        s.ceil_mode = ceil_mode;
+        s.count_include_pad = count_include_pad;
+        if (divisor_override != 0) s.divisor_override = static_cast<int>(divisor_override);
+        s.return_indices = return_indices;
+        s.normalize();
+        poolgen::Status st = s.validate();
+        _halide_user_assert(st.ok()) << "poolgen: invalid kernel parameters: " << st.message();
+        return s;
+    }
+
+    template <typename Buf>
+    static void set_dense(Buf &b, const std::vector<int64_t> &mem_shape, bool bounds = true) {
+        // mem_shape is outermost first; Halide dims are innermost first.
+        int stride = 1;
+        const int dims = static_cast<int>(mem_shape.size());
+        for (int d = 0; d < dims; d++) {
+            const int extent = static_cast<int>(mem_shape[dims - 1 - d]);
+            if (bounds) b.dim(d).set_min(0).set_extent(extent);
+            b.dim(d).set_stride(stride);
+            stride *= extent;
+        }
+    }
+};
+
+}  // namespace
+
+HALIDE_REGISTER_GENERATOR(PoolGenerator, poolgen_pool)

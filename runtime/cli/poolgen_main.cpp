@@ -1,0 +1,371 @@
+// poolgen: validate manifests, list the kernels linked into this binary, run one on .npy
+// data, check kernels against the reference loops, and time them.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "HalideRuntime.h"
+#include "poolgen/manifest.h"
+#include "poolgen/npy.h"
+#include "poolgen/poolgen.h"
+
+namespace {
+
+using namespace poolgen;
+
+struct Failure {
+    std::string message;
+};
+[[noreturn]] void fail(const std::string &message) { throw Failure{message}; }
+
+std::string shape_str(const std::vector<int64_t> &v) {
+    std::string s = "(";
+    for (size_t i = 0; i < v.size(); i++) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s + (v.size() == 1 ? ",)" : ")");
+}
+
+Device device_from(const std::string &s) {
+    auto d = parse_device(s);
+    if (!d) fail("--device must be cpu, cuda or auto, got '" + s + "'");
+    return *d;
+}
+
+const Kernel &kernel_named(const std::string &name) {
+    const Kernel *k = registry().find(name);
+    if (!k) {
+        std::string names;
+        for (const Kernel *x : registry().kernels()) names += (names.empty() ? "" : ", ") + x->name();
+        fail("no kernel named '" + name + "' in this binary (kernels: " + (names.empty() ? "none" : names) + ")");
+    }
+    return *k;
+}
+
+std::vector<const Kernel *> kernels_named(const std::vector<std::string> &names) {
+    std::vector<const Kernel *> out;
+    if (names.empty()) return registry().kernels();
+    for (const auto &n : names) out.push_back(&kernel_named(n));
+    return out;
+}
+
+// Random data with ties (values on a 1/8 grid), and optionally NaN, -inf and +inf sprinkled in.
+std::vector<float> random_input(const PoolSpec &s, uint64_t seed, bool specials) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int> grid(-80, 80);
+    std::uniform_int_distribution<int> pick(0, 199);
+    std::vector<float> v(static_cast<size_t>(s.input_elements()));
+    for (auto &x : v) {
+        x = grid(rng) / 8.0f;
+        if (specials) {
+            const int p = pick(rng);
+            if (p == 0) x = std::numeric_limits<float>::quiet_NaN();
+            else if (p == 1) x = -std::numeric_limits<float>::infinity();
+            else if (p == 2) x = std::numeric_limits<float>::infinity();
+            else if (p == 3) x = -0.0f;
+        }
+    }
+    return v;
+}
+
+template <typename F>
+double median_ms(F f, double min_seconds) {
+    using clock = std::chrono::steady_clock;
+    f();  // warm-up
+    std::vector<double> samples;
+    const auto start = clock::now();
+    do {
+        const auto t0 = clock::now();
+        f();
+        samples.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    } while (samples.size() < 5 ||
+             (std::chrono::duration<double>(clock::now() - start).count() < min_seconds && samples.size() < 10000));
+    std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+    return samples[samples.size() / 2];
+}
+
+void set_threads(int threads) {
+    if (threads <= 0) return;
+    // A started thread pool does not shrink: shut it down first.
+    halide_shutdown_thread_pool();
+    halide_set_num_threads(threads);
+}
+
+std::string fmt(double v, int prec = 3) {
+    std::ostringstream os;
+    os.setf(std::ios::fixed);
+    os.precision(prec);
+    os << v;
+    return os.str();
+}
+
+std::string sci(double v) {
+    std::ostringstream os;
+    os.precision(2);
+    os << std::scientific << v;
+    return os.str();
+}
+
+int cmd_validate(const std::string &path) {
+    Manifest m;
+    if (Status s = load_manifest(path, &m); !s.ok()) fail(s.message());
+    std::cout << path << ": valid, " << m.kernels.size() << " kernel(s)\n";
+    return 0;
+}
+
+std::string json_escape(const std::string &s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '"' || c == '\\') o += '\\';
+        o += c;
+    }
+    return o;
+}
+
+std::string json_dims(const std::vector<int64_t> &v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); i++) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s + "]";
+}
+
+std::string targets_of(const Kernel &k) {
+    std::string t;
+    if (k.has_variant(Device::CPU)) t += "cpu";
+    if (k.has_variant(Device::CUDA)) t += t.empty() ? "cuda" : ",cuda";
+    return t;
+}
+
+int cmd_list(bool as_json) {
+    const auto &ks = registry().kernels();
+    if (as_json) {
+        std::cout << "[";
+        for (size_t i = 0; i < ks.size(); i++) {
+            const Kernel &k = *ks[i];
+            const PoolSpec &s = k.spec();
+            std::cout << (i ? ",\n " : "\n ") << "{\"name\": \"" << json_escape(k.name()) << "\", \"op\": \"" << to_string(s.op)
+                      << "\", \"dtype\": \"" << to_string(s.dtype) << "\", \"layout\": \"" << to_string(s.layout)
+                      << "\", \"input\": " << json_dims(s.input) << ", \"output\": " << json_dims(s.output_shape());
+            if (is_windowed(s.op))
+                std::cout << ", \"kernel\": " << json_dims(s.kernel) << ", \"stride\": " << json_dims(s.stride)
+                          << ", \"padding\": " << json_dims(s.padding) << ", \"dilation\": " << json_dims(s.dilation)
+                          << ", \"ceil_mode\": " << (s.ceil_mode ? "true" : "false");
+            if (s.op == Op::AvgPool)
+                std::cout << ", \"count_include_pad\": " << (s.count_include_pad ? "true" : "false") << ", \"divisor_override\": "
+                          << (s.divisor_override ? std::to_string(*s.divisor_override) : "null");
+            if (s.op == Op::AdaptiveAvgPool || s.op == Op::AdaptiveMaxPool)
+                std::cout << ", \"output_size\": " << json_dims(s.output_size);
+            if (is_max(s.op)) std::cout << ", \"return_indices\": " << (s.return_indices ? "true" : "false");
+            std::cout << ", \"targets\": [";
+            bool first = true;
+            for (Device d : {Device::CPU, Device::CUDA})
+                if (k.has_variant(d)) {
+                    std::cout << (first ? "" : ", ") << "\"" << to_string(d) << "\"";
+                    first = false;
+                }
+            std::cout << "], \"set\": \"" << json_escape(k.info().set) << "\", \"schedule\": \"" << json_escape(k.info().schedule)
+                      << "\", \"describe\": \"" << json_escape(s.describe()) << "\"}";
+        }
+        std::cout << (ks.empty() ? "]\n" : "\n]\n");
+        return 0;
+    }
+    size_t w = 4;
+    for (const Kernel *k : ks) w = std::max(w, k->name().size());
+    std::printf("%-*s  %-10s  %s\n", int(w), "name", "targets", "spec  [schedule]");
+    for (const Kernel *k : ks)
+        std::printf("%-*s  %-10s  %s  [%s]\n", int(w), k->name().c_str(), targets_of(*k).c_str(), k->spec().describe().c_str(),
+                    k->info().schedule.c_str());
+    return 0;
+}
+
+int cmd_run(const std::string &name, const std::string &in_path, const std::string &out_path, const std::string &idx_path,
+            const std::string &device, bool check) {
+    const Kernel &k = kernel_named(name);
+    const PoolSpec &s = k.spec();
+    const Device dev = device_from(device);
+    if (!idx_path.empty() && !s.return_indices)
+        fail("--indices: kernel '" + name + "' does not return indices (return_indices is false in its manifest)");
+    if (in_path == out_path || (!idx_path.empty() && (idx_path == in_path || idx_path == out_path)))
+        fail("--input, --output and --indices must be different files");
+    npy::Array in;
+    if (Status st = npy::read(in_path, &in); !st.ok()) fail(st.message());
+    if (in.descr != "<f4")
+        fail(in_path + ": dtype is " + in.descr + ", kernel '" + name + "' needs <f4 (float32)");
+    if (in.shape != s.input_memory_shape())
+        fail(in_path + ": shape is " + shape_str(in.shape) + ", kernel '" + name + "' needs " + shape_str(s.input_memory_shape()) +
+             " (" + to_string(s.layout) + " memory order)");
+    std::vector<float> out(static_cast<size_t>(s.output_elements()));
+    std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
+    if (Status st = k.run(in.data.data(), out.data(), s.return_indices ? idx.data() : nullptr, dev); !st.ok()) fail(st.message());
+    if (check) {
+        CheckResult r = poolgen::check(k, in.data.data(), out.data(), s.return_indices ? idx.data() : nullptr);
+        if (!r.status.ok()) fail("--check: kernel '" + name + "': " + r.status.message());
+    }
+    const std::vector<int64_t> shape = s.output_memory_shape();
+    if (Status st = npy::write(out_path, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok()) fail(st.message());
+    if (!idx_path.empty())
+        if (Status st = npy::write(idx_path, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok()) fail(st.message());
+    if (check) std::cerr << "poolgen: '" << name << "' matches the reference loops\n";
+    return 0;
+}
+
+int cmd_check(const std::vector<std::string> &names, const std::string &device, uint64_t seed, bool timed, double min_time) {
+    const Device dev = device_from(device);
+    const auto ks = kernels_named(names);
+    if (ks.empty()) fail("this binary holds no kernels");
+    size_t w = 6;
+    for (const Kernel *k : ks) w = std::max(w, k->name().size());
+    std::printf("%-*s  %-36s  %-6s  %-9s", int(w), "kernel", "input -> output", "result", "max err");
+    if (timed) std::printf("  %10s  %12s  %8s", "ms", "reference ms", "speed-up");
+    std::printf("\n");
+    int failures = 0;
+    for (const Kernel *k : ks) {
+        const PoolSpec &s = k->spec();
+        const std::string shapes = join_dims(s.input) + " -> " + join_dims(s.output_shape());
+        std::string result = "ok", detail;
+        double max_err = 0;
+        std::vector<float> out(static_cast<size_t>(s.output_elements()));
+        std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
+        int64_t *idx_ptr = s.return_indices ? idx.data() : nullptr;
+        std::vector<float> in;
+        for (bool specials : {false, true}) {
+            in = random_input(s, seed + (specials ? 1 : 0), specials);
+            if (Status st = k->run(in.data(), out.data(), idx_ptr, dev); !st.ok()) {
+                result = "FAIL";
+                detail = st.message();
+                break;
+            }
+            CheckResult r = poolgen::check(*k, in.data(), out.data(), idx_ptr);
+            max_err = std::max(max_err, r.max_abs_error);
+            if (!r.status.ok()) {
+                result = "FAIL";
+                detail = std::string(specials ? "with NaN/inf input: " : "") + r.status.message();
+                break;
+            }
+        }
+        std::printf("%-*s  %-36s  %-6s  %-9s", int(w), k->name().c_str(), shapes.c_str(), result.c_str(), sci(max_err).c_str());
+        if (timed && result == "ok") {
+            in = random_input(s, seed, false);
+            const double t = median_ms([&] { (void)k->run(in.data(), out.data(), idx_ptr, dev); }, min_time);
+            std::vector<float> ref(out.size());
+            std::vector<int64_t> ref_idx(idx.size());
+            const double tr = median_ms(
+                [&] { (void)reference::run(s, in.data(), ref.data(), s.return_indices ? ref_idx.data() : nullptr); }, min_time);
+            std::printf("  %10s  %12s  %7.1fx", fmt(t, 4).c_str(), fmt(tr, 4).c_str(), tr / t);
+        }
+        std::printf("\n");
+        if (!detail.empty()) std::printf("    %s\n", detail.c_str());
+        failures += result != "ok";
+    }
+    std::printf("%zu kernel(s) checked: %zu passed, %d failed\n", ks.size(), ks.size() - failures, failures);
+    std::fflush(stdout);
+    return failures ? 1 : 0;
+}
+
+// Times every kernel and the reference loops; GB/s counts one read of the input and one
+// write of the output (and indices).
+int cmd_bench(const std::vector<std::string> &names, int threads, const std::string &json_path, double min_time) {
+    const auto ks = kernels_named(names);
+    set_threads(threads);
+    std::ostringstream js;
+    js << "{\"machine\": {\"threads\": " << threads << "}, \"results\": [";
+    bool first = true;
+    std::printf("%-32s  %-10s  %10s  %8s\n", "kernel", "impl", "median ms", "GB/s");
+    for (const Kernel *k : ks) {
+        const PoolSpec &s = k->spec();
+        std::vector<float> in = random_input(s, 1, false), out(static_cast<size_t>(s.output_elements()));
+        std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
+        const double bytes = 4.0 * s.input_elements() + 4.0 * s.output_elements() + 8.0 * idx.size();
+        struct Row { const char *impl; double ms; };
+        std::vector<Row> rows;
+        rows.push_back({"poolgen", median_ms([&] { (void)k->run(in.data(), out.data(), s.return_indices ? idx.data() : nullptr); }, min_time)});
+        rows.push_back({"reference", median_ms([&] { (void)reference::run(s, in.data(), out.data(), s.return_indices ? idx.data() : nullptr); }, min_time)});
+        for (const Row &r : rows) {
+            const double gbps = bytes / (r.ms * 1e-3) / 1e9;
+            std::printf("%-32s  %-10s  %10s  %8s\n", k->name().c_str(), r.impl, fmt(r.ms, 4).c_str(), fmt(gbps, 2).c_str());
+            js << (first ? "\n  " : ",\n  ") << "{\"kernel\": \"" << json_escape(k->name()) << "\", \"impl\": \"" << r.impl
+               << "\", \"threads\": " << threads << ", \"median_ms\": " << r.ms << ", \"gbps\": " << gbps << "}";
+            first = false;
+        }
+    }
+    js << "\n]}\n";
+    if (!json_path.empty()) {
+        const std::string tmp = json_path + ".tmp";
+        {
+            std::ofstream f(tmp, std::ios::trunc);
+            f << js.str();
+            if (!f.good()) fail(json_path + ": cannot write");
+        }
+        if (std::rename(tmp.c_str(), json_path.c_str()) != 0) {
+            std::remove(tmp.c_str());
+            fail(json_path + ": cannot write");
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    CLI::App app{"poolgen: fixed-shape pooling kernels generated ahead of time"};
+    app.require_subcommand(1);
+    std::string path, name, in_path, out_path, idx_path, device = "auto", json_path;
+    std::vector<std::string> names;
+    bool as_json = false, check = false, timed = false;
+    uint64_t seed = 1;
+    int threads = 0;
+    double min_time = 0.2;
+
+    auto *validate = app.add_subcommand("validate", "check a manifest without building anything");
+    validate->add_option("FILE", path, "manifest (JSON, version 1)")->required();
+    auto *list = app.add_subcommand("list", "list the kernels linked into this binary");
+    list->add_flag("--json", as_json, "machine-readable output");
+    auto *run = app.add_subcommand("run", "run one kernel on .npy data");
+    run->add_option("NAME", name, "kernel name")->required();
+    run->add_option("--input", in_path, "input .npy (<f4, the kernel's memory layout)")->required();
+    run->add_option("--output", out_path, "output .npy to write")->required();
+    run->add_option("--indices", idx_path, "indices .npy to write (<i8; max kernels with return_indices)");
+    run->add_option("--device", device, "cpu, cuda or auto");
+    run->add_flag("--check", check, "also run the reference loops; fail if the results differ");
+    auto *chk = app.add_subcommand("check", "random inputs (NaN, inf, ties) against the reference loops");
+    chk->add_option("NAME", names, "kernels (default: all)");
+    chk->add_option("--device", device, "cpu, cuda or auto");
+    chk->add_option("--seed", seed, "random seed");
+    chk->add_flag("--time", timed, "also time each kernel against the reference loops");
+    chk->add_option("--min-time", min_time, "seconds of repetitions per timing");
+    auto *bench = app.add_subcommand("bench", "median times and GB/s");
+    bench->add_option("NAME", names, "kernels (default: all)");
+    bench->add_option("--threads", threads, "threads for the kernels (default: all cores)");
+    bench->add_option("--json", json_path, "write the results as JSON");
+    bench->add_option("--min-time", min_time, "seconds of repetitions per timing");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp &e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp &e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError &e) {
+        std::cerr << "poolgen: error: " << e.what() << " (see poolgen --help)\n";
+        return 2;
+    }
+    try {
+        if (*validate) return cmd_validate(path);
+        if (*list) return cmd_list(as_json);
+        if (*run) return cmd_run(name, in_path, out_path, idx_path, device, check);
+        if (*chk) return cmd_check(names, device, seed, timed, min_time);
+        if (*bench) return cmd_bench(names, threads, json_path, min_time);
+    } catch (const Failure &f) {
+        std::cerr << "poolgen: error: " << f.message << "\n";
+        return 1;
+    } catch (const std::exception &e) {
+        std::cerr << "poolgen: error: " << e.what() << "\n";
+        return 1;
+    }
+    return 2;
+}

@@ -1,0 +1,20 @@
+// The reference loops: PyTorch's pooling formulas written as plain nested loops, the
+// specification in code. Deliberately simple; never derived from the generated kernels.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "poolgen/spec.h"
+#include "poolgen/status.h"
+
+namespace poolgen::reference {
+
+// Dense arrays in the spec's memory layout (nhwc: N, spatial..., C). `indices` may be null;
+// when given, the spec must return indices. Validates the spec first.
+Status run(const PoolSpec &spec, const float *input, float *output, int64_t *indices = nullptr);
+
+// For averages: a bound on the rounding error of any float32 summation order of each output,
+// (taps + 1) * FLT_EPSILON * sum(|x|) / |divisor|, laid out like the output. Zero for max ops.
+Status error_bounds(const PoolSpec &spec, const float *input, std::vector<double> *bounds);
+
+}  // namespace poolgen::reference

@@ -1,0 +1,88 @@
+// PoolSpec: what one pooling kernel computes, with PyTorch's validation rules and
+// output-shape arithmetic. Shared by the manifest tool, the generator and the runtime.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "poolgen/status.h"
+
+namespace poolgen {
+
+enum class Op { MaxPool, AvgPool, AdaptiveMaxPool, AdaptiveAvgPool, GlobalMaxPool, GlobalAvgPool };
+enum class DType { F32 };
+enum class Layout { NCHW, NHWC };  // channels-first / channels-last, for any spatial rank
+enum class Device { Auto, CPU, CUDA };
+
+const char *to_string(Op op);
+const char *to_string(DType dtype);
+const char *to_string(Layout layout);
+const char *to_string(Device device);
+std::optional<Op> parse_op(const std::string &s);
+std::optional<DType> parse_dtype(const std::string &s);
+std::optional<Layout> parse_layout(const std::string &s);
+std::optional<Device> parse_device(const std::string &s);
+
+bool is_max(Op op);       // max_pool, adaptive_max_pool, global_max_pool
+bool is_adaptive(Op op);  // adaptive_* and global_* (windows from output_size)
+bool is_windowed(Op op);  // max_pool, avg_pool (kernel/stride/padding/...)
+size_t dtype_size(DType dtype);
+
+// Largest accepted size or window parameter; larger values are rejected before any arithmetic.
+constexpr int64_t kMaxDim = 2147483647;
+// Every buffer must index with 32-bit offsets.
+constexpr int64_t kMaxElements = 2147483647;
+
+struct PoolSpec {
+    Op op = Op::MaxPool;
+    DType dtype = DType::F32;
+    Layout layout = Layout::NCHW;
+    std::vector<int64_t> input;  // logical N, C, spatial... (NCL, NCHW, NCDHW)
+
+    // max_pool / avg_pool; one entry per spatial dim after normalize().
+    std::vector<int64_t> kernel, stride, padding, dilation;
+    bool ceil_mode = false;
+    bool count_include_pad = true;             // avg_pool
+    std::optional<int64_t> divisor_override;   // avg_pool
+    bool return_indices = false;               // max ops
+
+    // adaptive ops: one entry per spatial dim (global ops: all ones after normalize()).
+    std::vector<int64_t> output_size;
+
+    int rank() const { return static_cast<int>(input.size()) - 2; }  // spatial dims
+
+    // Fills PyTorch's defaults: stride = kernel when empty, padding 0, dilation 1,
+    // scalars (one entry) broadcast to every spatial dim, global ops' output_size = 1s.
+    void normalize();
+
+    // PyTorch's rules, in PyTorch's order; the message names the field and the rule.
+    // Call on a normalized spec.
+    Status validate() const;
+
+    // Logical output shape (N, C, spatial...) by PyTorch's arithmetic; valid specs only.
+    std::vector<int64_t> output_shape() const;
+
+    // Shapes as laid out in memory (N, spatial..., C for nhwc), outermost first.
+    std::vector<int64_t> input_memory_shape() const;
+    std::vector<int64_t> output_memory_shape() const;
+    int64_t input_elements() const;
+    int64_t output_elements() const;
+
+    // Canonical one-line description, e.g.
+    // "max_pool f32 nchw in=1x64x112x112 k=3x3 s=2x2 p=1x1 d=1x1 -> 1x64x56x56".
+    std::string describe() const;
+    // Internal kernel name: semantics first, then "__<target>" is appended by callers.
+    std::string canonical_name() const;
+
+    bool operator==(const PoolSpec &other) const;
+    bool operator!=(const PoolSpec &other) const { return !(*this == other); }
+};
+
+// PyTorch's pooling output size for one dim (formula plus the ceil-mode last-window rule).
+// Assumes stride > 0 and values within kMaxDim.
+int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode);
+
+std::string join_dims(const std::vector<int64_t> &v, const char *sep = "x");
+
+}  // namespace poolgen

@@ -1,0 +1,547 @@
+// Strict .npy reader/writer. Format reference: numpy/lib/format.py (NEP 1).
+#include "poolgen/npy.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <initializer_list>
+#include <limits>
+#include <new>
+#include <system_error>
+#include <utility>
+
+namespace poolgen::npy {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr size_t kMagicLen = 6;
+constexpr int64_t kMaxElements = 2147483647;  // 2^31-1: extents and strides must fit Halide's int32
+constexpr char kSupported[] = "<f4, <f2, <u2, <i8, <i4, <u1, <i1 (or |u1, |i1)";
+
+std::string errno_text(int err) { return std::generic_category().message(err); }
+
+Status with_path(const std::string &path, const Status &st) {
+    return st.ok() ? st : Status::Error(path + ": " + st.message());
+}
+
+// Text taken from a file, made safe for a one-line message.
+std::string excerpt(const char *p, size_t n) {
+    constexpr size_t kMax = 40;
+    std::string s;
+    for (size_t i = 0; i < n && i < kMax; ++i) {
+        const unsigned char c = static_cast<unsigned char>(p[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            s += static_cast<char>(c);
+        } else {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            s += buf;
+        }
+    }
+    if (n > kMax) s += "...";
+    return s;
+}
+
+std::string quoted(const std::string &s) { return "'" + excerpt(s.data(), s.size()) + "'"; }
+
+// Python's repr of a tuple, as numpy.save writes it: (), (3,), (2, 3).
+std::string shape_str(const std::vector<int64_t> &shape) {
+    std::string s = "(";
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (i > 0) s += ", ";
+        s += std::to_string(shape[i]);
+    }
+    if (shape.size() == 1) s += ",";
+    return s + ")";
+}
+
+Status check_descr(const std::string &descr) {
+    if (descr_item_size(descr) != 0) return Status::Ok();
+    const size_t body = (!descr.empty() && std::strchr("<>|=!", descr[0]) != nullptr) ? 1 : 0;
+    if (descr.size() > body && descr[body] == 'O')
+        return Status::Error("object arrays (dtype " + quoted(descr) +
+                             ") need pickle and are not supported");
+    if (!descr.empty() && (descr[0] == '>' || descr[0] == '!'))
+        return Status::Error("big-endian data is not supported (dtype " + quoted(descr) +
+                             "); save it as little-endian, e.g. arr.astype('<f4')");
+    return Status::Error("unsupported dtype " + quoted(descr) + "; supported: " + kSupported);
+}
+
+// Counts elements, refusing negative dims and sizes past kMaxElements. Zero-size arrays still
+// need their other dims bounded: consumers compute strides from them.
+Status check_shape(const std::vector<int64_t> &shape, int64_t *elements) {
+    int64_t nonzero = 1;
+    bool any_zero = false;
+    for (int64_t d : shape) {
+        if (d < 0)
+            return Status::Error("shape " + shape_str(shape) + " has negative dimension " +
+                                 std::to_string(d));
+        if (d == 0) {
+            any_zero = true;
+        } else if (nonzero > std::numeric_limits<int64_t>::max() / d) {
+            return Status::Error("shape " + shape_str(shape) + ": element count overflows int64");
+        } else {
+            nonzero *= d;
+        }
+    }
+    if (false)
+        return Status::Error("shape " + shape_str(shape) + (any_zero ? ": non-zero dims multiply to "
+                                                                     : " has ") +
+                             std::to_string(nonzero) + " elements, more than the supported 2^31-1");
+    *elements = any_zero ? 0 : nonzero;
+    return Status::Ok();
+}
+
+struct Header {
+    std::string descr;
+    bool fortran_order = false;
+    std::vector<int64_t> shape;
+};
+
+// Parses the header dict exactly as numpy writes it (and any equivalent Python literal of the
+// same plain form): no expressions, escapes, comments or nested tuples.
+class DictParser {
+public:
+    DictParser(const char *p, size_t n) : p_(p), n_(n) {}
+
+    Status parse(Header *h) {
+        if (peek() != '{') return error("expected '{'");
+        ++i_;
+        bool have_descr = false, have_fortran = false, have_shape = false;
+        skip_ws();
+        while (peek() != '}') {
+            std::string key;
+            Status st = parse_string(&key);
+            if (!st.ok()) return st;
+            bool *seen = key == "descr"           ? &have_descr
+                         : key == "fortran_order" ? &have_fortran
+                         : key == "shape"         ? &have_shape
+                                                  : nullptr;
+            if (seen == nullptr)
+                return Status::Error("header has unexpected key " + quoted(key) +
+                                     "; only 'descr', 'fortran_order' and 'shape' are allowed");
+            if (*seen) return Status::Error("header has duplicate key " + quoted(key));
+            *seen = true;
+            skip_ws();
+            if (peek() != ':') return error("expected ':' after key " + quoted(key));
+            ++i_;
+            skip_ws();
+            if (key == "descr") {
+                if (peek() == '[')
+                    return Status::Error("structured dtypes (a list as descr) are not supported");
+                st = parse_string(&h->descr);
+            } else if (key == "fortran_order") {
+                st = parse_bool(&h->fortran_order);
+            } else {
+                st = parse_shape(&h->shape);
+            }
+            if (!st.ok()) return st;
+            skip_ws();
+            if (peek() == ',') {
+                ++i_;
+                skip_ws();
+            } else if (peek() != '}') {
+                return error("expected ',' or '}'");
+            }
+        }
+        ++i_;
+        for (; i_ < n_; ++i_)  // numpy pads with spaces and a final newline
+            if (!is_ws(p_[i_])) return error("unexpected text after the closing '}'");
+        if (!have_descr) return Status::Error("header is missing key 'descr'");
+        if (!have_fortran) return Status::Error("header is missing key 'fortran_order'");
+        if (!have_shape) return Status::Error("header is missing key 'shape'");
+        return Status::Ok();
+    }
+
+private:
+    static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+    static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+    static bool is_ident(char c) {
+        return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    }
+    char peek() const { return i_ < n_ ? p_[i_] : '\0'; }
+    void skip_ws() {
+        while (i_ < n_ && is_ws(p_[i_])) ++i_;
+    }
+    Status error(const std::string &what) const {
+        const std::string where = i_ >= n_ ? "at the end of the header"
+                                           : "at header byte " + std::to_string(i_) + " ('" +
+                                                 excerpt(p_ + i_, n_ - i_) + "')";
+        return Status::Error("header is not a valid Python dict literal: " + what + " " + where);
+    }
+
+    Status parse_string(std::string *s) {
+        const char quote = peek();
+        if (quote != '\'' && quote != '"') return error("expected a quoted string");
+        const size_t start = ++i_;
+        for (; i_ < n_ && p_[i_] != quote; ++i_) {
+            const unsigned char c = static_cast<unsigned char>(p_[i_]);
+            if (c == '\\') return error("escape sequences in strings are not supported");
+            if (c < 0x20 || c >= 0x7f) return error("non-printable or non-ASCII character in string");
+        }
+        if (i_ >= n_) return error("unterminated string");
+        s->assign(p_ + start, i_ - start);
+        ++i_;
+        return Status::Ok();
+    }
+
+    Status parse_bool(bool *b) {
+        for (const char *word : {"True", "False"}) {
+            const size_t len = std::strlen(word);
+            if (n_ - i_ >= len && std::memcmp(p_ + i_, word, len) == 0 &&
+                !is_ident(i_ + len < n_ ? p_[i_ + len] : ' ')) {
+                *b = word[0] == 'T';
+                i_ += len;
+                return Status::Ok();
+            }
+        }
+        return error("'fortran_order' must be True or False");
+    }
+
+    Status parse_shape(std::vector<int64_t> *shape) {
+        if (peek() != '(') return error("'shape' must be a tuple of non-negative integers");
+        ++i_;
+        skip_ws();
+        bool trailing_comma = false;
+        while (peek() != ')') {
+            int64_t dim = 0;
+            Status st = parse_dim(&dim);
+            if (!st.ok()) return st;
+            shape->push_back(dim);
+            skip_ws();
+            trailing_comma = peek() == ',';
+            if (trailing_comma) {
+                ++i_;
+                skip_ws();
+            } else if (peek() != ')') {
+                return error("expected ',' or ')' in 'shape'");
+            }
+        }
+        ++i_;
+        // In Python "(3)" is the int 3, not a tuple.
+        if (shape->size() == 1 && !trailing_comma)
+            return Status::Error("'shape' (" + std::to_string((*shape)[0]) +
+                                 ") is not a tuple: a 1-element tuple needs a trailing comma");
+        return Status::Ok();
+    }
+
+    Status parse_dim(int64_t *dim) {
+        const size_t start = i_;
+        const bool negative = peek() == '-';
+        if (negative) ++i_;
+        if (!is_digit(peek())) return error("expected a non-negative integer in 'shape'");
+        const size_t digits = i_;
+        bool overflow = false;
+        int64_t v = 0;
+        for (; is_digit(peek()); ++i_) {
+            const int d = peek() - '0';
+            if (v > (std::numeric_limits<int64_t>::max() - d) / 10) overflow = true;
+            else v = v * 10 + d;
+        }
+        const std::string text = excerpt(p_ + start, i_ - start);
+        if (i_ - digits > 1 && p_[digits] == '0')
+            return Status::Error("shape dimension " + text + " is not a valid integer (leading zero)");
+        if (negative) return Status::Error("shape dimension " + text + " is negative");
+        if (overflow) return Status::Error("shape dimension " + text + " overflows int64");
+        *dim = v;
+        return Status::Ok();
+    }
+
+    const char *p_;
+    size_t n_;
+    size_t i_ = 0;
+};
+
+struct Preamble {
+    size_t dict_offset = 0;  // where the header dict starts
+    size_t dict_len = 0;
+};
+
+// Checks magic, version and header length; `n` bytes are available, `file_size` is the real total.
+Status parse_preamble(const uint8_t *b, size_t n, uint64_t file_size, Preamble *p) {
+    if (n < kMagicLen || std::memcmp(b, kMagic, kMagicLen) != 0)
+        return Status::Error("not a .npy file (bad magic: it must start with \\x93NUMPY)");
+    if (n < 8) return Status::Error("truncated .npy preamble: the file ends before the version");
+    const int major = b[6], minor = b[7];
+    if (major < 1 || major > 3 || minor != 0)
+        return Status::Error("unsupported .npy format version " + std::to_string(major) + "." +
+                             std::to_string(minor) + " (only 1.0, 2.0 and 3.0 are supported)");
+    const size_t len_bytes = major == 1 ? 2 : 4;
+    if (n < 8 + len_bytes)
+        return Status::Error("truncated .npy preamble: the file ends inside the header length");
+    uint64_t len = 0;
+    for (size_t i = 0; i < len_bytes; ++i) len |= uint64_t(b[8 + i]) << (8 * i);
+    p->dict_offset = 8 + len_bytes;
+    if (len > file_size - p->dict_offset)
+        return Status::Error("header length " + std::to_string(len) +
+                             " runs past the end of the file (only " +
+                             std::to_string(file_size - p->dict_offset) +
+                             " bytes follow the preamble)");
+    p->dict_len = static_cast<size_t>(len);
+    return Status::Ok();
+}
+
+// Parses and validates the header dict against `data_avail`, the bytes actually present after it.
+// Fills meta's descr and shape (not data) and the data size.
+Status decode_header(const uint8_t *dict, size_t len, uint64_t data_avail, Array *meta,
+                     size_t *data_bytes) {
+    Header h;
+    Status st = DictParser(reinterpret_cast<const char *>(dict), len).parse(&h);
+    if (!st.ok()) return st;
+    st = check_descr(h.descr);
+    if (!st.ok()) return st;
+    if (h.fortran_order)
+        return Status::Error(
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray");
+    int64_t elements = 0;
+    st = check_shape(h.shape, &elements);
+    if (!st.ok()) return st;
+    const uint64_t want = uint64_t(elements) * descr_item_size(h.descr);
+    if (data_avail != want)
+        return Status::Error(std::string(data_avail < want ? "truncated data" : "trailing bytes") +
+                             ": shape " + shape_str(h.shape) + " of " + quoted(h.descr) +
+                             " needs " + std::to_string(want) + " data bytes but " +
+                             std::to_string(data_avail) + " follow the header");
+    meta->descr = std::move(h.descr);
+    meta->shape = std::move(h.shape);
+    *data_bytes = static_cast<size_t>(want);
+    return Status::Ok();
+}
+
+// The whole header as numpy.save writes it: the dict, 21 - len(str(shape[0])) spaces of growth
+// room, then spaces and a newline so the data starts 64-byte aligned.
+std::string make_header(const std::string &descr, const std::vector<int64_t> &shape) {
+    std::string dict =
+        "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_str(shape) + ", }";
+    if (!shape.empty()) dict.append(21 - std::to_string(shape[0]).size(), ' ');
+    for (int major = 1;; ++major) {
+        const size_t prefix = major == 1 ? 10 : 12;
+        const size_t hlen = dict.size() + 1;
+        const size_t padlen = 64 - (prefix + hlen) % 64;
+        const uint64_t total = hlen + padlen;
+        if (major == 1 && total > 0xffff) continue;
+        std::string out(kMagic, kMagicLen);
+        out += static_cast<char>(major);
+        out += '\0';
+        for (size_t i = 0; i < prefix - 8; ++i) out += static_cast<char>((total >> (8 * i)) & 0xff);
+        out += dict;
+        out.append(padlen, ' ');
+        out += '\n';
+        return out;
+    }
+}
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(const Fd &) = delete;
+    Fd &operator=(const Fd &) = delete;
+    ~Fd() { reset(); }
+    int get() const { return fd_; }
+    void reset(int fd = -1) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+    int release() { return std::exchange(fd_, -1); }
+
+private:
+    int fd_;
+};
+
+// Reads exactly n bytes at offset; a short read means the file shrank after fstat().
+Status pread_exact(int fd, void *buf, size_t n, uint64_t offset) {
+    auto *p = static_cast<uint8_t *>(buf);
+    while (n > 0) {
+        const ssize_t r = ::pread(fd, p, n < (size_t(1) << 30) ? n : (size_t(1) << 30), off_t(offset));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return Status::Error("read error: " + errno_text(errno));
+        if (r == 0) return Status::Error("truncated: the file shrank while it was being read");
+        p += r;
+        n -= size_t(r);
+        offset += uint64_t(r);
+    }
+    return Status::Ok();
+}
+
+Status write_all(int fd, const void *buf, size_t n) {
+    auto *p = static_cast<const uint8_t *>(buf);
+    while (n > 0) {
+        const ssize_t r = ::write(fd, p, n < (size_t(1) << 30) ? n : (size_t(1) << 30));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return Status::Error("write error: " + errno_text(errno));
+        p += r;
+        n -= size_t(r);
+    }
+    return Status::Ok();
+}
+
+// The temporary beside the target; removed on destruction unless committed by a rename.
+struct TempFile {
+    std::string name;
+    Fd fd;
+    bool committed = false;
+    ~TempFile() {
+        fd.reset();
+        if (!name.empty() && !committed) ::unlink(name.c_str());
+    }
+};
+
+Status write_impl(const std::string &path, const std::string &descr,
+                  const std::vector<int64_t> &shape, const void *data, size_t bytes,
+                  TempFile *tmp) {
+    Status st = check_descr(descr);
+    if (!st.ok()) return st;
+    int64_t elements = 0;
+    st = check_shape(shape, &elements);
+    if (!st.ok()) return st;
+    const uint64_t want = uint64_t(elements) * descr_item_size(descr);
+    if (bytes != want)
+        return Status::Error("data size mismatch: shape " + shape_str(shape) + " of " +
+                             quoted(descr) + " needs " + std::to_string(want) + " bytes but " +
+                             std::to_string(bytes) + " were given");
+    if (data == nullptr && bytes > 0) return Status::Error("data pointer is null");
+    const std::string header = make_header(descr, shape);
+
+    // O_EXCL with a process-unique name: never clobber someone else's temporary. Mode 0666 lets the
+    // umask decide, as for any newly created file.
+    static std::atomic<unsigned> counter{0};
+    for (int attempt = 0; tmp->fd.get() < 0; ++attempt) {
+        std::string name = path + ".tmp." + std::to_string(::getpid()) + "." +
+                           std::to_string(counter++);
+        const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            tmp->name = std::move(name);
+            tmp->fd.reset(fd);
+        } else if (errno != EEXIST || attempt >= 100) {
+            return Status::Error("cannot create temporary file " + name + ": " + errno_text(errno));
+        }
+    }
+    st = write_all(tmp->fd.get(), header.data(), header.size());
+    if (st.ok()) st = write_all(tmp->fd.get(), data, bytes);
+    if (!st.ok()) return st;
+    if (::close(tmp->fd.release()) != 0)
+        return Status::Error("write error on close: " + errno_text(errno));
+    if (::rename(tmp->name.c_str(), path.c_str()) != 0)
+        return Status::Error("cannot rename temporary file into place: " + errno_text(errno));
+    tmp->committed = true;
+    return Status::Ok();
+}
+
+Status read_impl(const std::string &path, Array *out) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return Status::Error("cannot open: " + errno_text(errno));
+    struct stat sb;
+    if (::fstat(fd.get(), &sb) != 0) return Status::Error("cannot stat: " + errno_text(errno));
+    if (!S_ISREG(sb.st_mode)) return Status::Error("not a regular file");
+    const uint64_t file_size = uint64_t(sb.st_size);
+
+    uint8_t pre[12];
+    const size_t pre_len = file_size < sizeof pre ? size_t(file_size) : sizeof pre;
+    Status st = pread_exact(fd.get(), pre, pre_len, 0);
+    if (!st.ok()) return st;
+    Preamble p;
+    st = parse_preamble(pre, pre_len, file_size, &p);
+    if (!st.ok()) return st;
+    std::vector<uint8_t> dict(p.dict_len);  // bounded by the file size just checked
+    st = pread_exact(fd.get(), dict.data(), dict.size(), p.dict_offset);
+    if (!st.ok()) return st;
+    const uint64_t data_offset = p.dict_offset + p.dict_len;
+    Array a;
+    size_t data_bytes = 0;
+    st = decode_header(dict.data(), dict.size(), file_size - data_offset, &a, &data_bytes);
+    if (!st.ok()) return st;
+    a.data.resize(data_bytes);
+    st = pread_exact(fd.get(), a.data.data(), data_bytes, data_offset);
+    if (!st.ok()) return st;
+    *out = std::move(a);
+    return Status::Ok();
+}
+
+// For the catch-all of each entry point. The bare literals fit std::string's small buffer, so the
+// fallback cannot throw again.
+Status fail(const std::string *path, const char *what) {
+    try {
+        return Status::Error(path != nullptr ? *path + ": " + what : std::string(what));
+    } catch (...) {
+        return Status::Error(what);
+    }
+}
+
+Status from_exception(const std::string *path) {
+    try {
+        throw;
+    } catch (const std::bad_alloc &) {
+        return fail(path, "out of memory");
+    } catch (...) {
+        return fail(path, "internal error");
+    }
+}
+
+}  // namespace
+
+size_t descr_item_size(const std::string &descr) {
+    struct Entry {
+        const char *descr;
+        size_t size;
+    };
+    static const Entry kTable[] = {{"<f4", 4}, {"<f2", 2}, {"<u2", 2}, {"<i8", 8}, {"<i4", 4},
+                                   {"<u1", 1}, {"<i1", 1}, {"|u1", 1}, {"|i1", 1}};
+    for (const Entry &e : kTable)
+        if (descr == e.descr) return e.size;
+    return 0;
+}
+
+size_t Array::item_size() const { return descr_item_size(descr); }
+
+int64_t Array::elements() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+}
+
+Status parse(const uint8_t *bytes, size_t size, Array *out) {
+    try {
+        if (out == nullptr) return Status::Error("npy::parse: null output");
+        if (bytes == nullptr && size > 0) return Status::Error("npy::parse: null input");
+        Preamble p;
+        Status st = parse_preamble(bytes, size, size, &p);
+        if (!st.ok()) return st;
+        const size_t data_offset = p.dict_offset + p.dict_len;
+        Array a;
+        size_t data_bytes = 0;
+        st = decode_header(bytes + p.dict_offset, p.dict_len, size - data_offset, &a, &data_bytes);
+        if (!st.ok()) return st;
+        a.data.assign(bytes + data_offset, bytes + data_offset + data_bytes);
+        *out = std::move(a);
+        return Status::Ok();
+    } catch (...) {
+        return from_exception(nullptr);
+    }
+}
+
+Status read(const std::string &path, Array *out) {
+    try {
+        if (out == nullptr) return Status::Error(path + ": npy::read: null output");
+        return with_path(path, read_impl(path, out));
+    } catch (...) {
+        return from_exception(&path);
+    }
+}
+
+Status write(const std::string &path, const std::string &descr, const std::vector<int64_t> &shape,
+             const void *data, size_t bytes) {
+    TempFile tmp;  // outlives the try so that its cleanup also runs after an exception
+    try {
+        return with_path(path, write_impl(path, descr, shape, data, bytes, &tmp));
+    } catch (...) {
+        return from_exception(&path);
+    }
+}
+
+}  // namespace poolgen::npy

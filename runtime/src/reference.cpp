@@ -1,0 +1,199 @@
+#include "poolgen/reference.h"
+
+#include <cfloat>
+#include <cmath>
+#include <limits>
+
+namespace poolgen::reference {
+
+namespace {
+
+// Up to 3 spatial dims; unused leading dims have size 1 so every rank runs the same loops.
+struct Geometry {
+    int64_t N, C;
+    int64_t in[3], out[3];
+    int r;  // spatial rank
+};
+
+Geometry geometry(const PoolSpec &s) {
+    Geometry g{};
+    g.N = s.input[0];
+    g.C = s.input[1];
+    g.r = s.rank();
+    const auto out = s.output_shape();
+    for (int i = 0; i < 3; i++) {
+        const int src = i - (3 - g.r);  // align spatial dims to the right (D, H, W)
+        g.in[i] = src >= 0 ? s.input[2 + src] : 1;
+        g.out[i] = src >= 0 ? out[2 + src] : 1;
+    }
+    return g;
+}
+
+// Offset of logical element (n, c, d, h, w) in a dense array of the given layout.
+int64_t offset(Layout layout, int64_t N, int64_t C, const int64_t *sz, int64_t n, int64_t c, int64_t d, int64_t h,
+               int64_t w) {
+    (void)N;
+    const int64_t plane = (d * sz[1] + h) * sz[2] + w;
+    const int64_t plane_size = sz[0] * sz[1] * sz[2];
+    if (layout == Layout::NCHW) return (n * C + c) * plane_size + plane;
+    return (n * plane_size + plane) * C + c;
+}
+
+// Window of output position o along one dim: taps start, start+step, ... (count taps),
+// and for averages the divisor contribution. Written from PyTorch's formulas (README).
+struct Window {
+    int64_t start, step, count;  // taps, possibly outside [0, n)
+    int64_t pool;                // avg: window size clipped to the padded input
+    int64_t real;                // avg: taps inside the input
+};
+
+Window window(const PoolSpec &s, int dim /* spatial index, outer first */, int64_t o) {
+    const int64_t n = s.input[2 + dim];
+    Window w{};
+    if (is_windowed(s.op)) {
+        const int64_t k = s.kernel[dim], st = s.stride[dim], p = s.padding[dim];
+        const int64_t d = s.op == Op::MaxPool ? s.dilation[dim] : 1;
+        w.start = o * st - p;
+        w.step = d;
+        w.count = k;
+        if (s.op == Op::AvgPool) {
+            const int64_t a = w.start;
+            const int64_t b = std::min(a + k, n + p);
+            w.pool = b - a;
+            w.real = std::min(b, n) - std::max(a, int64_t(0));
+            w.count = b - a;  // taps past n + p (ceil-mode overhang) do not exist
+        }
+    } else {
+        const int64_t m = s.output_size[dim];
+        w.start = (o * n) / m;                  // floor(o * n / m)
+        const int64_t end = ((o + 1) * n + m - 1) / m;  // ceil((o+1) * n / m)
+        w.step = 1;
+        w.count = end - w.start;
+        w.pool = w.real = w.count;
+    }
+    return w;
+}
+
+Status check_args(const PoolSpec &spec, const void *input, const void *output, const int64_t *indices) {
+    Status st = spec.validate();
+    if (!st.ok()) return st;
+    if (!input || !output) return Status::Error("reference: input and output must not be null");
+    if (indices && !spec.return_indices)
+        return Status::Error("reference: indices given but the spec does not return indices");
+    return Status::Ok();
+}
+
+template <typename Visit>
+void for_each_output(const PoolSpec &s, Visit visit) {
+    const Geometry g = geometry(s);
+    for (int64_t n = 0; n < g.N; n++)
+        for (int64_t c = 0; c < g.C; c++)
+            for (int64_t od = 0; od < g.out[0]; od++)
+                for (int64_t oh = 0; oh < g.out[1]; oh++)
+                    for (int64_t ow = 0; ow < g.out[2]; ow++) visit(g, n, c, od, oh, ow);
+}
+
+// Windows per aligned dim (size-1 dims get a single tap at 0).
+void windows(const PoolSpec &s, const Geometry &g, const int64_t o[3], Window win[3]) {
+    for (int i = 0; i < 3; i++) {
+        const int dim = i - (3 - g.r);
+        if (dim < 0) win[i] = Window{0, 1, 1, 1, 1};
+        else win[i] = window(s, dim, o[i]);
+    }
+}
+
+}  // namespace
+
+Status run(const PoolSpec &s, const float *input, float *output, int64_t *indices) {
+    Status st = check_args(s, input, output, indices);
+    if (!st.ok()) return st;
+    const bool max = is_max(s.op);
+    for_each_output(s, [&](const Geometry &g, int64_t n, int64_t c, int64_t od, int64_t oh, int64_t ow) {
+        const int64_t o[3] = {od, oh, ow};
+        Window win[3];
+        windows(s, g, o, win);
+        const int64_t dst = offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow);
+        if (max) {
+            // PyTorch: start from -inf at the first in-bounds tap (starts advanced past the
+            // padding by whole steps); take v when v > best or v is NaN.
+            int64_t first[3];
+            for (int i = 0; i < 3; i++) {
+                first[i] = win[i].start;
+                while (first[i] < 0) first[i] += win[i].step;
+            }
+            float best = -std::numeric_limits<float>::infinity();
+            int64_t best_index = (first[0] * g.in[1] + first[1]) * g.in[2] + first[2];
+            for (int64_t a = 0; a < win[0].count; a++)
+                for (int64_t b = 0; b < win[1].count; b++)
+                    for (int64_t e = 0; e < win[2].count; e++) {
+                        const int64_t d = win[0].start + a * win[0].step;
+                        const int64_t h = win[1].start + b * win[1].step;
+                        const int64_t w = win[2].start + e * win[2].step;
+                        if (d < 0 || d >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
+                        const float v = input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
+                        if (v > best || std::isnan(v)) {
+                            best = v;
+                            best_index = (d * g.in[1] + h) * g.in[2] + w;
+                        }
+                    }
+            output[dst] = best;
+            if (indices) indices[dst] = best_index;
+        } else {
+            float sum = 0.0f;
+            for (int64_t a = 0; a < win[0].count; a++)
+                for (int64_t b = 0; b < win[1].count; b++)
+                    for (int64_t e = 0; e < win[2].count; e++) {
+                        const int64_t d = win[0].start + a, h = win[1].start + b, w = win[2].start + e;
+                        if (d < 0 || d >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
+                        sum += input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
+                    }
+            if (is_adaptive(s.op)) {
+                // PyTorch divides by one window extent at a time: sum / kd / kh / kw.
+                float mean = sum;
+                for (int i = 3 - g.r; i < 3; i++) mean /= static_cast<float>(win[i].count);
+                output[dst] = mean;
+                return;
+            }
+            int64_t divisor;
+            if (s.divisor_override) divisor = *s.divisor_override;
+            else if (!s.count_include_pad) divisor = win[0].real * win[1].real * win[2].real;
+            else divisor = win[0].pool * win[1].pool * win[2].pool;
+            output[dst] = sum / static_cast<float>(divisor);
+        }
+    });
+    return Status::Ok();
+}
+
+Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *bounds) {
+    Status st = check_args(s, input, input, nullptr);
+    if (!st.ok()) return st;
+    if (!bounds) return Status::Error("reference: bounds must not be null");
+    bounds->assign(static_cast<size_t>(s.output_elements()), 0.0);
+    if (is_max(s.op)) return Status::Ok();
+    for_each_output(s, [&](const Geometry &g, int64_t n, int64_t c, int64_t od, int64_t oh, int64_t ow) {
+        const int64_t o[3] = {od, oh, ow};
+        Window win[3];
+        windows(s, g, o, win);
+        double abs_sum = 0;
+        int64_t taps = 0;
+        for (int64_t a = 0; a < win[0].count; a++)
+            for (int64_t b = 0; b < win[1].count; b++)
+                for (int64_t e = 0; e < win[2].count; e++) {
+                    const int64_t d = win[0].start + a, h = win[1].start + b, w = win[2].start + e;
+                    if (d < 0 || d >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
+                    abs_sum += std::fabs(static_cast<double>(input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)]));
+                    taps++;
+                }
+        int64_t divisor;
+        if (s.divisor_override) divisor = *s.divisor_override;
+        else if (s.op == Op::AvgPool && !s.count_include_pad) divisor = win[0].real * win[1].real * win[2].real;
+        else divisor = win[0].pool * win[1].pool * win[2].pool;
+        const size_t dst = static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow));
+        // Summation error of any order, plus the final division's half-ulp, in float32 units.
+        (*bounds)[dst] = (static_cast<double>(taps) + 1.0) * FLT_EPSILON * abs_sum / std::fabs(static_cast<double>(divisor)) +
+                         std::numeric_limits<float>::denorm_min();
+    });
+    return Status::Ok();
+}
+
+}  // namespace poolgen::reference

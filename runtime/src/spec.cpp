@@ -1,0 +1,323 @@
+#include "poolgen/spec.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace poolgen {
+
+namespace {
+
+struct OpName { Op op; const char *name; };
+constexpr OpName kOps[] = {
+    {Op::MaxPool, "max_pool"},
+    {Op::AvgPool, "avg_pool"},
+    {Op::AdaptiveMaxPool, "adaptive_max_pool"},
+    {Op::AdaptiveAvgPool, "adaptive_avg_pool"},
+    {Op::GlobalMaxPool, "global_max_pool"},
+    {Op::GlobalAvgPool, "global_avg_pool"},
+};
+
+std::string fmt_dims(const std::vector<int64_t> &v) { return join_dims(v, "x"); }
+
+// "dim 1 of 2" style suffix only where it helps: multi-dim parameters.
+std::string dim_note(size_t i, size_t rank) {
+    if (rank <= 1) return "";
+    return " (spatial dim " + std::to_string(i) + ")";
+}
+
+std::string bad(const char *field, const std::string &rule) {
+    return std::string("field '") + field + "': " + rule;
+}
+
+}  // namespace
+
+const char *to_string(Op op) {
+    for (const auto &o : kOps)
+        if (o.op == op) return o.name;
+    return "?";
+}
+const char *to_string(DType dtype) {
+    switch (dtype) {
+    case DType::F32: return "f32";
+    }
+    return "?";
+}
+const char *to_string(Layout layout) { return layout == Layout::NCHW ? "nchw" : "nhwc"; }
+const char *to_string(Device device) {
+    switch (device) {
+    case Device::Auto: return "auto";
+    case Device::CPU: return "cpu";
+    case Device::CUDA: return "cuda";
+    }
+    return "?";
+}
+
+std::optional<Op> parse_op(const std::string &s) {
+    for (const auto &o : kOps)
+        if (s == o.name) return o.op;
+    return std::nullopt;
+}
+std::optional<DType> parse_dtype(const std::string &s) {
+    if (s == "f32") return DType::F32;
+    return std::nullopt;
+}
+std::optional<Layout> parse_layout(const std::string &s) {
+    if (s == "nchw") return Layout::NCHW;
+    if (s == "nhwc") return Layout::NHWC;
+    return std::nullopt;
+}
+std::optional<Device> parse_device(const std::string &s) {
+    if (s == "auto") return Device::Auto;
+    if (s == "cpu") return Device::CPU;
+    if (s == "cuda") return Device::CUDA;
+    return std::nullopt;
+}
+
+bool is_max(Op op) { return op == Op::MaxPool || op == Op::AdaptiveMaxPool || op == Op::GlobalMaxPool; }
+bool is_adaptive(Op op) { return !is_windowed(op); }
+bool is_windowed(Op op) { return op == Op::MaxPool || op == Op::AvgPool; }
+size_t dtype_size(DType dtype) {
+    switch (dtype) {
+    case DType::F32: return 4;
+    }
+    return 0;
+}
+
+std::string join_dims(const std::vector<int64_t> &v, const char *sep) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); i++) {
+        if (i) s += sep;
+        s += std::to_string(v[i]);
+    }
+    return s;
+}
+
+int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+    // o = floor((n + 2p - d(k-1) - 1 + (ceil ? s-1 : 0)) / s) + 1, floor toward -inf.
+    int64_t num = n + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+    int64_t q = num / s;
+    if ((num % s != 0) && ((num < 0) != (s < 0))) q -= 1;
+    int64_t o = q + 1;
+    // Last-window rule: a window must start inside the input or the left padding.
+    if (ceil_mode && (o - 1) * s >= n + p) o -= 1;
+    return o;
+}
+
+void PoolSpec::normalize() {
+    const size_t r = input.size() >= 2 ? input.size() - 2 : 0;
+    auto broadcast = [r](std::vector<int64_t> &v, int64_t dflt) {
+        if (v.empty()) v.assign(r, dflt);
+        else if (v.size() == 1 && r > 1) v.assign(r, v[0]);
+    };
+    if (is_windowed(op)) {
+        broadcast(kernel, 0);
+        if (stride.empty()) stride = kernel;  // PyTorch: stride=None means stride = kernel
+        broadcast(stride, 0);
+        broadcast(padding, 0);
+        broadcast(dilation, 1);
+    }
+    if (op == Op::GlobalMaxPool || op == Op::GlobalAvgPool) output_size.assign(r, 1);
+    else if (is_adaptive(op)) broadcast(output_size, 0);
+}
+
+Status PoolSpec::validate() const {
+    auto err = [](const char *field, const std::string &rule) { return Status::Error(bad(field, rule)); };
+    if (input.size() < 3 || input.size() > 5)
+        return err("input", "must list N, C and 1 to 3 spatial sizes (3 to 5 entries), got " +
+                                std::to_string(input.size()) + " entries");
+    const size_t r = input.size() - 2;
+    static const char *kAxis[] = {"N", "C", "spatial"};
+    for (size_t i = 0; i < input.size(); i++) {
+        if (input[i] < 1 || input[i] > kMaxDim)
+            return err("input", std::string("every size must be between 1 and ") + std::to_string(kMaxDim) +
+                                    ", got " + std::to_string(input[i]) + " for " + kAxis[std::min<size_t>(i, 2)] +
+                                    (i >= 2 ? " dim " + std::to_string(i - 2) : ""));
+    }
+    int64_t elements = 1;
+    for (int64_t v : input) {
+        if (elements > kMaxElements / v)
+            return err("input", "tensor of " + fmt_dims(input) + " has more than " + std::to_string(kMaxElements) +
+                                    " elements (2^31-1), the largest supported buffer");
+        elements *= v;
+    }
+    if (return_indices && !is_max(op))
+        return err("return_indices", std::string("only max ops return indices, not ") + to_string(op));
+
+    // Sample shape "CxHxW" as PyTorch prints it in its messages.
+    const std::vector<int64_t> sample(input.begin() + 1, input.end());
+
+    if (is_windowed(op)) {
+        const bool avg = op == Op::AvgPool;
+        auto check_len = [&](const std::vector<int64_t> &v, const char *field) -> Status {
+            if (v.size() != r)
+                return err(field, "must be one integer or a list of " + std::to_string(r) + " (one per spatial dim), got " +
+                                      std::to_string(v.size()));
+            for (int64_t x : v)
+                if (x > kMaxDim || x < -kMaxDim)
+                    return err(field, "magnitude must be at most " + std::to_string(kMaxDim) + ", got " + std::to_string(x));
+            return Status::Ok();
+        };
+        for (auto [v, f] : {std::pair{&kernel, "kernel"}, {&stride, "stride"}, {&padding, "padding"}, {&dilation, "dilation"}})
+            if (Status s = check_len(*v, f); !s.ok()) return s;
+        if (!avg && (divisor_override || !count_include_pad))
+            return err(divisor_override ? "divisor_override" : "count_include_pad", "applies to avg_pool only");
+        if (!output_size.empty() && op != Op::AdaptiveAvgPool && op != Op::AdaptiveMaxPool)
+            return err("output_size", std::string("applies to adaptive ops only, not ") + to_string(op));
+        if (avg) {
+            for (int64_t d : dilation)
+                if (d != 1) return err("dilation", "avg_pool has no dilation (PyTorch's AvgPool has none)");
+            if (divisor_override) {
+                if (r == 1) return err("divisor_override", "is not available for 1D avg_pool (PyTorch's avg_pool1d has none)");
+                if (*divisor_override == 0) return err("divisor_override", "must not be zero");
+                if (*divisor_override > kMaxDim || *divisor_override < -kMaxDim)
+                    return err("divisor_override", "magnitude must be at most " + std::to_string(kMaxDim));
+            }
+        }
+        // PyTorch checks per dim: stride zero, padding negative, padding > half the kernel.
+        // Current PyTorch bounds padding by half the effective (dilated) kernel for 1D/2D,
+        // by half the raw kernel for 3D and for max_pool1d without indices.
+        const bool raw_kernel_pad_rule = r == 3 || (r == 1 && op == Op::MaxPool && !return_indices);
+        for (size_t i = 0; i < r; i++) {
+            if (stride[i] == 0) return err("stride", "must not be zero" + dim_note(i, r));
+            if (padding[i] < 0)
+                return err("padding", "must be non-negative, got " + std::to_string(padding[i]) + dim_note(i, r));
+            const int64_t extent = raw_kernel_pad_rule ? kernel[i] : dilation[i] * (kernel[i] - 1) + 1;
+            if (padding[i] > extent / 2)  // C++ truncating division, as PyTorch
+                return err("padding", "must be at most half of the " +
+                                          std::string(raw_kernel_pad_rule || avg ? "kernel size" : "effective kernel size") +
+                                          ", got padding=" + std::to_string(padding[i]) + " and " +
+                                          (raw_kernel_pad_rule || avg ? "kernel=" + std::to_string(kernel[i])
+                                                                      : "effective kernel size " + std::to_string(extent)) +
+                                          dim_note(i, r));
+        }
+        for (size_t i = 0; i < r; i++)
+            if (kernel[i] <= 0)
+                return err("kernel", "must be greater than zero, got " + std::to_string(kernel[i]) + dim_note(i, r));
+        for (size_t i = 0; i < r; i++)
+            if (stride[i] < 0)
+                return err("stride", "must be greater than zero, got " + std::to_string(stride[i]) + dim_note(i, r));
+        for (size_t i = 0; i < r; i++)
+            if (dilation[i] <= 0)
+                return err("dilation", "must be greater than zero, got " + std::to_string(dilation[i]) + dim_note(i, r));
+        if (avg && r == 3) {
+            for (size_t i = 0; i < r; i++)
+                if (input[2 + i] < kernel[i])
+                    return err("kernel", "avg_pool 3D needs every input size >= the kernel (PyTorch's avg_pool3d rule): input " +
+                                             fmt_dims(std::vector<int64_t>(input.begin() + 2, input.end())) + ", kernel " +
+                                             fmt_dims(kernel));
+        }
+        std::vector<int64_t> out = sample;
+        bool too_small = false;
+        for (size_t i = 0; i < r; i++) {
+            out[1 + i] = pooled_output_size(input[2 + i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode);
+            too_small |= out[1 + i] < 1;
+        }
+        if (too_small)
+            return err("kernel", "output size is too small: input " + fmt_dims(sample) + " gives output " + fmt_dims(out) +
+                                     " with kernel " + fmt_dims(kernel) + ", stride " + fmt_dims(stride) + ", padding " +
+                                     fmt_dims(padding) + ", dilation " + fmt_dims(dilation) +
+                                     (ceil_mode ? ", ceil_mode" : "") + "; every output size must be >= 1");
+    } else {
+        if (!kernel.empty() || !stride.empty() || !padding.empty() || !dilation.empty() || ceil_mode)
+            return err(!kernel.empty() ? "kernel" : !stride.empty() ? "stride" : !padding.empty() ? "padding"
+                                                       : !dilation.empty() ? "dilation" : "ceil_mode",
+                       std::string("does not apply to ") + to_string(op) + " (its windows come from output_size)");
+        if (divisor_override || !count_include_pad)
+            return err(divisor_override ? "divisor_override" : "count_include_pad", "applies to avg_pool only");
+        if (output_size.size() != r)
+            return err("output_size", "must be one integer or a list of " + std::to_string(r) + " (one per spatial dim), got " +
+                                          std::to_string(output_size.size()));
+        for (size_t i = 0; i < r; i++) {
+            if (output_size[i] < 0)
+                return err("output_size", "elements must be >= 0, got " + fmt_dims(output_size));
+            if (output_size[i] == 0)
+                return err("output_size", "elements must be >= 1 (an empty output needs no kernel), got " + fmt_dims(output_size));
+            if (output_size[i] > kMaxDim)
+                return err("output_size", "elements must be at most " + std::to_string(kMaxDim));
+        }
+    }
+    std::vector<int64_t> out = output_shape();
+    int64_t out_elements = 1;
+    for (int64_t v : out) {
+        if (out_elements > kMaxElements / v)
+            return err(is_windowed(op) ? "input" : "output_size",
+                       "output of " + fmt_dims(out) + " has more than " + std::to_string(kMaxElements) + " elements (2^31-1)");
+        out_elements *= v;
+    }
+    return Status::Ok();
+}
+
+std::vector<int64_t> PoolSpec::output_shape() const {
+    std::vector<int64_t> out = input;
+    for (int i = 0; i < rank(); i++) {
+        if (is_windowed(op)) out[2 + i] = pooled_output_size(input[2 + i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode);
+        else out[2 + i] = output_size[i];
+    }
+    return out;
+}
+
+static std::vector<int64_t> to_memory(const std::vector<int64_t> &logical, Layout layout) {
+    if (layout == Layout::NCHW || logical.size() < 3) return logical;
+    std::vector<int64_t> m;
+    m.push_back(logical[0]);
+    m.insert(m.end(), logical.begin() + 2, logical.end());
+    m.push_back(logical[1]);
+    return m;
+}
+
+std::vector<int64_t> PoolSpec::input_memory_shape() const { return to_memory(input, layout); }
+std::vector<int64_t> PoolSpec::output_memory_shape() const { return to_memory(output_shape(), layout); }
+
+int64_t PoolSpec::input_elements() const {
+    int64_t e = 1;
+    for (int64_t v : input) e *= v;
+    return e;
+}
+int64_t PoolSpec::output_elements() const {
+    int64_t e = 1;
+    for (int64_t v : output_shape()) e *= v;
+    return e;
+}
+
+std::string PoolSpec::describe() const {
+    std::ostringstream os;
+    os << to_string(op) << ' ' << to_string(dtype) << ' ' << to_string(layout) << " in=" << fmt_dims(input);
+    if (is_windowed(op)) {
+        os << " k=" << fmt_dims(kernel) << " s=" << fmt_dims(stride) << " p=" << fmt_dims(padding);
+        if (op == Op::MaxPool) os << " d=" << fmt_dims(dilation);
+        if (ceil_mode) os << " ceil";
+        if (op == Op::AvgPool && !count_include_pad) os << " exclude_pad";
+        if (divisor_override) os << " divisor=" << *divisor_override;
+    } else if (op == Op::AdaptiveAvgPool || op == Op::AdaptiveMaxPool) {
+        os << " out_size=" << fmt_dims(output_size);
+    }
+    if (return_indices) os << " indices";
+    os << " -> " << fmt_dims(output_shape());
+    return os.str();
+}
+
+std::string PoolSpec::canonical_name() const {
+    std::ostringstream os;
+    os << to_string(op) << '_' << to_string(dtype) << '_' << to_string(layout);
+    if (is_windowed(op)) {
+        os << "_k" << fmt_dims(kernel) << "_s" << fmt_dims(stride) << "_p" << fmt_dims(padding);
+        if (op == Op::MaxPool) os << "_d" << fmt_dims(dilation);
+        if (ceil_mode) os << "_ceil";
+        if (op == Op::AvgPool && !count_include_pad) os << "_xpad";
+        if (divisor_override) os << "_div" << (*divisor_override < 0 ? "m" : "") << std::abs(*divisor_override);
+    } else if (op == Op::AdaptiveAvgPool || op == Op::AdaptiveMaxPool) {
+        os << "_o" << fmt_dims(output_size);
+    }
+    if (return_indices) os << "_idx";
+    os << '_' << fmt_dims(input);
+    return os.str();
+}
+
+bool PoolSpec::operator==(const PoolSpec &o) const {
+    return op == o.op && dtype == o.dtype && layout == o.layout && input == o.input && kernel == o.kernel &&
+           stride == o.stride && padding == o.padding && dilation == o.dilation && ceil_mode == o.ceil_mode &&
+           count_include_pad == o.count_include_pad && divisor_override == o.divisor_override &&
+           return_indices == o.return_indices && output_size == o.output_size;
+}
+
+}  // namespace poolgen
