@@ -46,11 +46,10 @@ function(poolgen_add_kernels TARGET)
         COMMAND "${POOLGEN_MANIFEST_TOOL}" emit "${manifest}" --set "${TARGET}"
                 --cmake "${out}/kernels.cmake" --registry "${out}/registry.cpp"
         RESULT_VARIABLE rc
-        ERROR_VARIABLE err
         OUTPUT_QUIET)
+    # The tool's own one-line error (kernel, field, rule) has gone to stderr unwrapped.
     if (NOT rc EQUAL 0)
-        string(STRIP "${err}" err)
-        message(FATAL_ERROR "${err}")
+        message(FATAL_ERROR "poolgen: manifest ${manifest} is invalid (the line above says why); nothing was generated")
     endif ()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${manifest}")
     include("${out}/kernels.cmake")

@@ -178,12 +178,13 @@ public:
         } else {
             Expr v = needs_any(needs_check) ? select(inside, tap, 0.0f) : tap;
             pooled(out_args) = 0.0f;
-            pooled(out_args) += v;
+            // strict_float: no reassociation or reciprocal multiplies; PyTorch's order and rounding.
+            pooled(out_args) = strict_float(pooled(out_args) + v);
             Expr divisor;
             if (adaptive) {
                 // PyTorch divides by one window extent at a time (sum / kh / kw): same rounding.
                 Expr mean = pooled(out_args);
-                for (int i = 0; i < r; i++) mean = mean / cast<float>(tap_end[i] - first[i]);
+                for (int i = 0; i < r; i++) mean = strict_float(mean / cast<float>(tap_end[i] - first[i]));
                 result = {mean};
             } else if (s.divisor_override) {
                 divisor = Expr(static_cast<int>(*s.divisor_override));
@@ -198,7 +199,7 @@ public:
                     divisor = divisor * count;
                 }
             }
-            if (!adaptive) result = {pooled(out_args) / cast<float>(divisor)};
+            if (!adaptive) result = {strict_float(pooled(out_args) / cast<float>(divisor))};
         }
 
         Func out = *output_;

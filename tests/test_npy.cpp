@@ -35,6 +35,8 @@ namespace {
 //   object:     np.array([None, 1], dtype=object), allow_pickle=True
 //   structured: np.zeros(1, dtype=[('a', '<f4'), ('b', '<i4')])
 //   f8:         np.array([1.5], dtype='<f8')
+//   f4_zero_16d: np.zeros((0,) + (1,) * 15, dtype='<f4'), whose header is a 64-byte block longer
+//               only because of numpy's growth-room spaces
 const char kNumpy_f4_2x3[] =
     "\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }       "
     "                                                   \x0a\x00\x00\x00\x00\x00\x00\x00?\x00"
@@ -73,6 +75,11 @@ const char kNumpy_structured[] =
 const char kNumpy_f8[] =
     "\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }         "
     "                                                   \x0a\x00\x00\x00\x00\x00\x00\xf8?";
+
+const char kNumpy_f4_zero_16d[] =
+    "\x93NUMPY\x01\x00\xb6\x00{'descr': '<f4', 'fortran_order': False, 'shape': (0, 1, 1, 1, "
+    "1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1), }                                                  "
+    "                              \x0a";
 
 template <size_t N>
 std::vector<uint8_t> lit(const char (&s)[N]) {
@@ -279,6 +286,12 @@ TEST_CASE("npy: write() produces exactly the bytes of numpy.save", "[npy]") {
         const uint16_t v = 7;
         REQUIRE(npy::write(p, "<u2", {}, &v, 2).ok());
         CHECK(file_bytes(p) == lit(kNumpy_u2_scalar));
+    }
+    SECTION("f4 zero-size with 16 dims, no data pointer") {
+        std::vector<int64_t> shape(16, 1);
+        shape[0] = 0;
+        REQUIRE(npy::write(p, "<f4", shape, nullptr, 0).ok());
+        CHECK(file_bytes(p) == lit(kNumpy_f4_zero_16d));
     }
 }
 

@@ -206,10 +206,25 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
         CheckResult r = poolgen::check(k, in.data.data(), out.data(), s.return_indices ? idx.data() : nullptr);
         if (!r.status.ok()) fail("--check: kernel '" + name + "': " + r.status.message());
     }
+    // Both files are written beside their targets first and renamed only when both are whole.
     const std::vector<int64_t> shape = s.output_memory_shape();
-    if (Status st = npy::write(out_path, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok()) fail(st.message());
+    const std::string out_tmp = out_path + ".poolgen-partial", idx_tmp = idx_path + ".poolgen-partial";
+    if (Status st = npy::write(out_tmp, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok())
+        fail(out_path + ": " + st.message());
     if (!idx_path.empty())
-        if (Status st = npy::write(idx_path, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok()) fail(st.message());
+        if (Status st = npy::write(idx_tmp, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok()) {
+            std::remove(out_tmp.c_str());
+            fail(idx_path + ": " + st.message());
+        }
+    if (std::rename(out_tmp.c_str(), out_path.c_str()) != 0) {
+        std::remove(out_tmp.c_str());
+        std::remove(idx_tmp.c_str());
+        fail(out_path + ": cannot write (rename failed)");
+    }
+    if (!idx_path.empty() && std::rename(idx_tmp.c_str(), idx_path.c_str()) != 0) {
+        std::remove(idx_tmp.c_str());
+        fail(idx_path + ": cannot write (rename failed)");
+    }
     if (check) std::cerr << "poolgen: '" << name << "' matches the reference loops\n";
     return 0;
 }

@@ -90,7 +90,7 @@ Status check_shape(const std::vector<int64_t> &shape, int64_t *elements) {
             nonzero *= d;
         }
     }
-    if (false)
+    if (nonzero > kMaxElements)
         return Status::Error("shape " + shape_str(shape) + (any_zero ? ": non-zero dims multiply to "
                                                                      : " has ") +
                              std::to_string(nonzero) + " elements, more than the supported 2^31-1");
@@ -434,7 +434,7 @@ Status write_impl(const std::string &path, const std::string &descr,
 }
 
 Status read_impl(const std::string &path, Array *out) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));  // a FIFO must not hang open()
     if (fd.get() < 0) return Status::Error("cannot open: " + errno_text(errno));
     struct stat sb;
     if (::fstat(fd.get(), &sb) != 0) return Status::Error("cannot stat: " + errno_text(errno));

@@ -181,13 +181,13 @@ Status PoolSpec::validate() const {
             if (stride[i] == 0) return err("stride", "must not be zero" + dim_note(i, r));
             if (padding[i] < 0)
                 return err("padding", "must be non-negative, got " + std::to_string(padding[i]) + dim_note(i, r));
-            const int64_t extent = raw_kernel_pad_rule ? kernel[i] : dilation[i] * (kernel[i] - 1) + 1;
+            const bool dilated = !raw_kernel_pad_rule && dilation[i] != 1;
+            const int64_t extent = dilated ? dilation[i] * (kernel[i] - 1) + 1 : kernel[i];
             if (padding[i] > extent / 2)  // C++ truncating division, as PyTorch
                 return err("padding", "must be at most half of the " +
-                                          std::string(raw_kernel_pad_rule || avg ? "kernel size" : "effective kernel size") +
+                                          std::string(dilated ? "effective (dilated) kernel size" : "kernel size") +
                                           ", got padding=" + std::to_string(padding[i]) + " and " +
-                                          (raw_kernel_pad_rule || avg ? "kernel=" + std::to_string(kernel[i])
-                                                                      : "effective kernel size " + std::to_string(extent)) +
+                                          (dilated ? "effective kernel size " : "kernel=") + std::to_string(extent) +
                                           dim_note(i, r));
         }
         for (size_t i = 0; i < r; i++)

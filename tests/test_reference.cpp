@@ -1,0 +1,188 @@
+// The reference loops on hand-computed cases (SEMANTICS: values checked against PyTorch).
+#include <catch2/catch.hpp>
+
+#include <numeric>
+
+#include "poolgen/reference.h"
+#include "test_helpers.h"
+
+using namespace poolgen;
+using namespace testutil;
+
+namespace {
+
+struct Result {
+    std::vector<float> out;
+    std::vector<int64_t> idx;
+};
+
+Result ref(PoolSpec s, const std::vector<float> &in, bool indices = false) {
+    s.return_indices = indices && is_max(s.op);
+    s.normalize();
+    Status v = s.validate();
+    INFO(v.message());
+    REQUIRE(v.ok());
+    REQUIRE(in.size() == static_cast<size_t>(s.input_elements()));
+    Result r;
+    r.out.assign(static_cast<size_t>(s.output_elements()), -12345.0f);
+    r.idx.assign(r.out.size(), -7);
+    Status st = reference::run(s, in.data(), r.out.data(), s.return_indices ? r.idx.data() : nullptr);
+    REQUIRE(st.ok());
+    return r;
+}
+
+std::vector<float> iota(size_t n, float start = 0) {
+    std::vector<float> v(n);
+    std::iota(v.begin(), v.end(), start);
+    return v;
+}
+
+PoolSpec adaptive(Op op, std::vector<int64_t> input, std::vector<int64_t> out) {
+    PoolSpec s;
+    s.op = op;
+    s.input = std::move(input);
+    s.output_size = std::move(out);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("max: padding acts as -inf, never 0", "[reference]") {
+    auto in = iota(9, 1);
+    for (auto &v : in) v = -v;
+    auto r = ref(max2d({1, 1, 3, 3}, {3}, {1}, {1}), in);
+    CHECK(r.out == std::vector<float>{-1, -1, -2, -1, -1, -2, -4, -4, -5});
+}
+
+TEST_CASE("max: NaN propagates and the index is the last NaN", "[reference]") {
+    auto r = ref(max2d({1, 1, 5}, {3}, {1}), {1, kNaN, 3, kNaN, 2}, true);
+    for (float v : r.out) CHECK(std::isnan(v));
+    CHECK(r.idx == std::vector<int64_t>{1, 3, 3});
+}
+
+TEST_CASE("max: ties keep the first maximum, signed zeros included", "[reference]") {
+    auto r = ref(max2d({1, 1, 2, 2}, {2}), {0.0f, -0.0f, -0.0f, 0.0f}, true);
+    CHECK(same_bits(r.out[0], 0.0f));
+    CHECK(r.idx[0] == 0);
+    auto r2 = ref(max2d({1, 1, 2, 2}, {2}), {-0.0f, 0.0f, 0.0f, 0.0f}, true);
+    CHECK(same_bits(r2.out[0], -0.0f));
+    CHECK(r2.idx[0] == 0);
+}
+
+TEST_CASE("max 1D with stride, padding and dilation", "[reference]") {
+    auto r = ref(max2d({1, 1, 7}, {3}, {2}, {1}, {2}), {3, 1, 4, 1, 5, 9, 2}, true);
+    CHECK(r.out == std::vector<float>{1, 9, 9});
+    CHECK(r.idx == std::vector<int64_t>{1, 5, 5});
+}
+
+TEST_CASE("max: all -inf windows index the first in-bounds tap", "[reference]") {
+    std::vector<float> in(9, -kInf);
+    auto r = ref(max2d({1, 1, 3, 3}, {3}, {2}, {1}), in, true);
+    for (float v : r.out) CHECK(v == -kInf);
+    CHECK(r.idx == std::vector<int64_t>{0, 1, 3, 4});
+}
+
+TEST_CASE("max: a dilated window entirely in padding gives -inf", "[reference]") {
+    // n=3, k=2, d=4, p=1: taps -1 and 3, both outside.
+    auto r = ref(max2d({1, 1, 3}, {2}, {1}, {1}, {4}), {5, 6, 7}, true);
+    REQUIRE(r.out.size() == 1);
+    CHECK(r.out[0] == -kInf);
+    CHECK(r.idx[0] == 3);  // PyTorch's start advanced past the padding: past the row end
+}
+
+TEST_CASE("max: seeds' worked examples", "[reference]") {
+    auto r = ref(max2d({1, 1, 4, 4}, {2}, {2}), {1, 3, 2, 1, 4, 6, 5, 0, 2, 9, 3, 4, 0, 1, 7, 2});
+    CHECK(r.out == std::vector<float>{6, 5, 9, 7});
+    CHECK(ref(max2d({1, 1, 3, 3}, {2}, {1}), iota(9)).out == std::vector<float>{4, 5, 7, 8});
+    CHECK(ref(max2d({1, 1, 4, 4}, {3}, {}, {1}), iota(16)).out == std::vector<float>{5, 7, 13, 15});
+    const std::vector<float> five = {1, 2, 0, 3, 1, 0, 1, 2, 3, 1, 1, 2, 1, 0, 0, 5, 2, 3, 1, 1, 2, 1, 0, 1, 1};
+    CHECK(ref(max2d({1, 1, 5, 5}, {3}, {}, {}, {}, true), five).out == std::vector<float>{2, 3, 5, 1});
+    CHECK(ref(max2d({1, 1, 5, 5}, {2}, {2}, {}, {}, true), five).out == std::vector<float>{2, 3, 1, 5, 3, 1, 2, 1, 1});
+}
+
+TEST_CASE("avg: seeds and ceil-mode overhang", "[reference]") {
+    CHECK(ref(avg({1, 1, 3, 3}, {2}, {1}), iota(9)).out == std::vector<float>{2, 3, 5, 6});
+    // ones 5x5, k2 s2 ceil: the overhanging last window divides by 1, not 4.
+    for (float v : ref(avg({1, 1, 5, 5}, {2}, {2}, {}, true), std::vector<float>(25, 1)).out) CHECK(v == 1.0f);
+    CHECK(ref(avg({1, 1, 3, 3}, {2}, {2}, {}, true), iota(9, 1)).out == std::vector<float>{3, 4.5f, 7.5f, 9});
+}
+
+TEST_CASE("avg: count_include_pad clips to the padded input", "[reference]") {
+    std::vector<float> ones(36, 1.0f);
+    auto r = ref(avg({1, 1, 6, 6}, {3}, {2}, {1}, true, true), ones);
+    REQUIRE(r.out.size() == 16);
+    CHECK(r.out[0] == Approx(4.0 / 9).epsilon(1e-7));
+    CHECK(r.out[1] == Approx(6.0 / 9).epsilon(1e-7));
+    CHECK(r.out[2] == Approx(6.0 / 9).epsilon(1e-7));
+    CHECK(r.out[3] == Approx(3.0 / 9).epsilon(1e-7));
+    CHECK(r.out[15] == 0.25f);
+    for (float v : ref(avg({1, 1, 6, 6}, {3}, {2}, {1}, true, false), ones).out) CHECK(v == 1.0f);
+}
+
+TEST_CASE("avg 1D with and without count_include_pad", "[reference]") {
+    CHECK(ref(avg({1, 1, 5}, {3}, {2}, {1}), {1, 2, 3, 4, 5}).out == std::vector<float>{1, 3, 3});
+    CHECK(ref(avg({1, 1, 5}, {3}, {2}, {1}, false, false), {1, 2, 3, 4, 5}).out == std::vector<float>{1.5f, 3, 4.5f});
+}
+
+TEST_CASE("avg: divisor_override wins over everything", "[reference]") {
+    auto s = avg({1, 1, 5, 5}, {3}, {2}, {1}, true, false);
+    s.divisor_override = 2;
+    CHECK(ref(s, std::vector<float>(25, 1)).out == std::vector<float>{2, 3, 2, 3, 4.5f, 3, 2, 3, 2});
+}
+
+TEST_CASE("avg: +inf and -inf in one window give NaN", "[reference]") {
+    auto r = ref(avg({1, 1, 1, 4}, {1, 2}), {kInf, -kInf, 1, 2});
+    CHECK(std::isnan(r.out[0]));
+    CHECK(r.out[1] == 1.5f);
+}
+
+TEST_CASE("adaptive windows: floor start, ceil end, overlapping", "[reference]") {
+    CHECK(ref(adaptive(Op::AdaptiveAvgPool, {1, 1, 7}, {3}), iota(7)).out == std::vector<float>{1, 3, 5});
+    CHECK(ref(adaptive(Op::AdaptiveAvgPool, {1, 1, 3}, {5}), {10, 20, 30}).out == std::vector<float>{10, 15, 20, 25, 30});
+    auto m = ref(adaptive(Op::AdaptiveMaxPool, {1, 1, 7}, {3}), {1, 5, 5, 2, 7, 0, 3}, true);
+    CHECK(m.out == std::vector<float>{5, 7, 7});
+    CHECK(m.idx == std::vector<int64_t>{1, 4, 4});
+}
+
+TEST_CASE("global pooling is adaptive pooling to ones", "[reference]") {
+    PoolSpec g;
+    g.op = Op::GlobalAvgPool;
+    g.input = {1, 2, 5, 5};
+    auto in = iota(50);
+    auto r = ref(g, in);
+    CHECK(r.out == std::vector<float>{12, 37});
+    PoolSpec gm;
+    gm.op = Op::GlobalMaxPool;
+    gm.input = {1, 1, 2, 3};
+    auto m = ref(gm, {1, kNaN, 3, kNaN, 2, 0}, true);
+    CHECK(std::isnan(m.out[0]));
+    CHECK(m.idx[0] == 3);
+}
+
+TEST_CASE("nhwc gives the same values and logical indices as nchw", "[reference]") {
+    // 1x2x3x3 with distinct values; channels-last copy of the same logical tensor.
+    std::vector<float> nchw = iota(18);
+    for (size_t i = 0; i < nchw.size(); i++) nchw[i] = static_cast<float>((i * 7) % 18);
+    std::vector<float> nhwc(18);
+    for (int c = 0; c < 2; c++)
+        for (int p = 0; p < 9; p++) nhwc[p * 2 + c] = nchw[c * 9 + p];
+    auto s = max2d({1, 2, 3, 3}, {2}, {1});
+    auto a = ref(s, nchw, true);
+    s.layout = Layout::NHWC;
+    auto b = ref(s, nhwc, true);
+    for (int c = 0; c < 2; c++)
+        for (int p = 0; p < 4; p++) {
+            CHECK(a.out[c * 4 + p] == b.out[p * 2 + c]);
+            CHECK(a.idx[c * 4 + p] == b.idx[p * 2 + c]);
+        }
+}
+
+TEST_CASE("reference refuses invalid specs and misuse", "[reference]") {
+    std::vector<float> in(25), out(25);
+    int64_t idx[25];
+    auto bad = max2d({1, 1, 5, 5}, {2}, {2}, {2});
+    CHECK_FALSE(reference::run(bad, in.data(), out.data()).ok());
+    auto s = max2d({1, 1, 5, 5}, {2});
+    CHECK_FALSE(reference::run(s, nullptr, out.data()).ok());
+    CHECK_FALSE(reference::run(s, in.data(), out.data(), idx).ok());  // spec has no indices
+}

@@ -1,0 +1,129 @@
+// PoolSpec: PyTorch's output-size arithmetic and validation rules.
+#include <catch2/catch.hpp>
+
+#include "poolgen/spec.h"
+#include "test_helpers.h"
+
+using namespace poolgen;
+using testutil::avg;
+using testutil::max2d;
+
+TEST_CASE("output size: floor and ceil mode", "[spec]") {
+    CHECK(pooled_output_size(5, 2, 2, 0, 1, false) == 2);
+    CHECK(pooled_output_size(5, 2, 2, 0, 1, true) == 3);
+    CHECK(pooled_output_size(9, 3, 1, 1, 2, false) == 7);
+    CHECK(pooled_output_size(112, 3, 2, 1, 1, false) == 56);
+    CHECK(pooled_output_size(55, 3, 2, 0, 1, true) == 27);
+}
+
+TEST_CASE("output size: ceil mode drops a window starting in the right padding", "[spec]") {
+    // n=5,k=2,s=3,p=1: the formula gives 3, but window 2 would start at 6-1=5 >= n.
+    CHECK(pooled_output_size(5, 2, 3, 1, 1, true) == 2);
+    // n=7, no padding: window 2 starts at 6 < 7 and is kept.
+    CHECK(pooled_output_size(7, 2, 3, 0, 1, true) == 3);
+}
+
+TEST_CASE("output size: ceil mode with stride > 1 accepts a kernel larger than the input", "[spec]") {
+    // PyTorch: 2x2 input, k=3, s=3 (default), ceil -> 1x1.
+    auto s = max2d({1, 1, 2, 2}, {3}, {}, {}, {}, true);
+    REQUIRE(s.validate().ok());
+    CHECK(s.output_shape() == std::vector<int64_t>{1, 1, 1, 1});
+    // Stride 1: no rescue.
+    auto t = max2d({1, 1, 2, 2}, {3}, {1}, {}, {}, true);
+    CHECK_FALSE(t.validate().ok());
+}
+
+TEST_CASE("defaults: stride is the kernel, scalars broadcast", "[spec]") {
+    auto s = max2d({1, 1, 4, 4}, {3}, {}, {1});
+    CHECK(s.stride == std::vector<int64_t>{3, 3});
+    CHECK(s.padding == std::vector<int64_t>{1, 1});
+    CHECK(s.dilation == std::vector<int64_t>{1, 1});
+    REQUIRE(s.validate().ok());
+    CHECK(s.output_shape() == std::vector<int64_t>{1, 1, 2, 2});
+}
+
+static std::string why(const PoolSpec &s) {
+    Status st = s.validate();
+    REQUIRE_FALSE(st.ok());
+    return st.message();
+}
+
+TEST_CASE("validation follows PyTorch's rules and order", "[spec]") {
+    using Catch::Matchers::Contains;
+    // Omitted stride with k=0 becomes stride 0: "stride must not be zero" fires first.
+    CHECK_THAT(why(max2d({1, 1, 5, 5}, {0})), Contains("field 'stride'") && Contains("not be zero"));
+    CHECK_THAT(why(max2d({1, 1, 5, 5}, {2}, {2}, {-1})), Contains("field 'padding'") && Contains("non-negative"));
+    CHECK_THAT(why(max2d({1, 1, 5, 5}, {2}, {2}, {2})), Contains("field 'padding'") && Contains("half"));
+    // A negative kernel passes the pad check (0 <= -1/2 == 0) and fails at the kernel rule.
+    CHECK_THAT(why(max2d({1, 1, 5, 5}, {-1}, {1})), Contains("field 'kernel'") && Contains("greater than zero"));
+    CHECK_THAT(why(max2d({1, 1, 5, 5}, {2}, {-1})), Contains("field 'stride'") && Contains("greater than zero"));
+    CHECK_THAT(why(max2d({1, 1, 5, 5}, {2}, {1}, {0}, {0})), Contains("field 'dilation'"));
+    // Effective kernel 7 > 5: output size -1.
+    CHECK_THAT(why(max2d({1, 1, 5, 5}, {3}, {1}, {0}, {3})), Contains("output size is too small"));
+    CHECK_THAT(why(max2d({1, 1, 2, 2}, {3}, {1})), Contains("1x2x2"));
+}
+
+TEST_CASE("padding bound: effective kernel in 1D/2D, raw kernel in 3D and max_pool1d without indices", "[spec]") {
+    // k=3, d=2 (effective 5), p=2: current PyTorch accepts it in 2D.
+    CHECK(max2d({1, 1, 9, 9}, {3}, {1}, {2}, {2}).validate().ok());
+    PoolSpec s3 = max2d({1, 1, 9, 9, 9}, {3}, {1}, {2}, {2});
+    CHECK_FALSE(s3.validate().ok());
+    PoolSpec s1 = max2d({1, 1, 9}, {3}, {1}, {2}, {2});
+    CHECK_FALSE(s1.validate().ok());
+    s1.return_indices = true;  // PyTorch routes this through max_pool2d
+    CHECK(s1.validate().ok());
+}
+
+TEST_CASE("avg_pool rules", "[spec]") {
+    using Catch::Matchers::Contains;
+    auto s = avg({1, 1, 5, 5}, {2});
+    s.divisor_override = 0;
+    CHECK_THAT(why(s), Contains("field 'divisor_override'"));
+    // avg_pool2d accepts a 2x2 input with k=3, p=1 (1x1 output) ...
+    auto ok2d = avg({1, 1, 2, 2}, {3}, {}, {1});
+    REQUIRE(ok2d.validate().ok());
+    CHECK(ok2d.output_shape() == std::vector<int64_t>{1, 1, 1, 1});
+    // ... avg_pool3d does not: every input size must be >= the kernel.
+    CHECK_THAT(why(avg({1, 1, 2, 2, 2}, {3}, {}, {1})), Contains("avg_pool 3D"));
+    auto d = avg({1, 1, 5, 5}, {2});
+    d.dilation = {2, 2};
+    CHECK_THAT(why(d), Contains("field 'dilation'"));
+    auto one_d = avg({1, 1, 5}, {2});
+    one_d.divisor_override = 2;
+    CHECK_THAT(why(one_d), Contains("1D"));
+}
+
+TEST_CASE("adaptive and global specs", "[spec]") {
+    PoolSpec a;
+    a.op = Op::AdaptiveAvgPool;
+    a.input = {1, 8, 7, 7};
+    a.output_size = {3, 1};
+    a.normalize();
+    REQUIRE(a.validate().ok());
+    CHECK(a.output_shape() == std::vector<int64_t>{1, 8, 3, 1});
+    a.output_size = {-1, 2};
+    CHECK_THAT(why(a), Catch::Matchers::Contains(">= 0"));
+    a.output_size = {0, 2};
+    CHECK_THAT(why(a), Catch::Matchers::Contains(">= 1"));
+    PoolSpec g;
+    g.op = Op::GlobalMaxPool;
+    g.input = {2, 3, 4, 5, 6};
+    g.normalize();
+    REQUIRE(g.validate().ok());
+    CHECK(g.output_shape() == std::vector<int64_t>{2, 3, 1, 1, 1});
+}
+
+TEST_CASE("sizes whose products overflow 32-bit indexing are rejected before any arithmetic", "[spec]") {
+    auto s = max2d({65536, 65536, 2, 2}, {2});
+    CHECK_THAT(why(s), Catch::Matchers::Contains("2^31-1"));
+    auto huge = max2d({1, 1, 5, 5}, {int64_t(1) << 40});
+    CHECK_THAT(why(huge), Catch::Matchers::Contains("field 'kernel'"));
+}
+
+TEST_CASE("memory shapes put channels last for nhwc", "[spec]") {
+    auto s = max2d({2, 3, 8, 6}, {2});
+    s.layout = Layout::NHWC;
+    CHECK(s.input_memory_shape() == std::vector<int64_t>{2, 8, 6, 3});
+    CHECK(s.output_memory_shape() == std::vector<int64_t>{2, 4, 3, 3});
+    CHECK(s.canonical_name() == "max_pool_f32_nhwc_k2x2_s2x2_p0x0_d1x1_2x3x8x6");
+}
