@@ -11,6 +11,10 @@
 # POOLGEN_CPU_TARGETS; the in-tree build and poolgenConfig.cmake set them.
 include_guard(GLOBAL)
 
+# CUDA kernels carry PTX for compute capability 8.0, which the driver compiles for the GPU it
+# runs on: Ampere (sm_80, sm_86) and Hopper (sm_90) alike.
+set(POOLGEN_DEFAULT_CUDA_TARGET "x86-64-linux-cuda-cuda_capability_80" CACHE INTERNAL "")
+
 set(POOLGEN_DEFAULT_CPU_TARGETS
     "x86-64-linux-avx512_skylake;x86-64-linux-avx-avx2-f16c-fma-sse41;x86-64-linux-sse41"
     CACHE INTERNAL "")
@@ -39,6 +43,12 @@ function(poolgen_add_kernels TARGET)
     if (NOT POOLGEN_CPU_TARGETS)
         set(POOLGEN_CPU_TARGETS "${POOLGEN_DEFAULT_CPU_TARGETS}")
     endif ()
+    if (NOT POOLGEN_CUDA_TARGET)
+        set(POOLGEN_CUDA_TARGET "${POOLGEN_DEFAULT_CUDA_TARGET}")
+    endif ()
+    if (NOT DEFINED POOLGEN_CUDA)
+        set(POOLGEN_CUDA ON)
+    endif ()
 
     set(out "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.poolgen")
     file(MAKE_DIRECTORY "${out}")
@@ -56,6 +66,7 @@ function(poolgen_add_kernels TARGET)
 
     set(libs)
     set(defs)
+    set(ptx_files)
     foreach (k IN LISTS _poolgen_kernels)
         if ("cpu" IN_LIST ARG_TARGETS AND _poolgen_cpu_${k})
             set(lib ${TARGET}_${k}__cpu)
@@ -69,6 +80,20 @@ function(poolgen_add_kernels TARGET)
             list(APPEND libs ${lib})
             list(APPEND defs POOLGEN_HAS_${k}_CPU)
         endif ()
+        if ("cuda" IN_LIST ARG_TARGETS AND _poolgen_cuda_${k} AND POOLGEN_CUDA)
+            set(lib ${TARGET}_${k}__cuda)
+            add_halide_library(${lib}
+                               FROM poolgen::pool_generator
+                               GENERATOR poolgen_pool
+                               FUNCTION_NAME ${lib}
+                               TARGETS ${POOLGEN_CUDA_TARGET}
+                               USE_RUNTIME ${POOLGEN_HALIDE_RUNTIME}
+                               DEVICE_CODE ptx
+                               PARAMS ${_poolgen_params_${k}})
+            list(APPEND libs ${lib})
+            list(APPEND defs POOLGEN_HAS_${k}_CUDA)
+            list(APPEND ptx_files "${ptx}")
+        endif ()
     endforeach ()
 
     add_library(${TARGET}_registry STATIC "${out}/registry.cpp")
@@ -80,4 +105,6 @@ function(poolgen_add_kernels TARGET)
     # The registry table registers itself from a static initializer: keep its object.
     target_link_libraries(${TARGET} INTERFACE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${TARGET}_registry>" ${libs} poolgen::runtime)
     set_property(TARGET ${TARGET} PROPERTY POOLGEN_KERNEL_LIBRARIES "${libs}")
+    # The PTX embedded in the CUDA kernels, for validation with ptxas.
+    set_property(TARGET ${TARGET} PROPERTY POOLGEN_PTX_FILES "${ptx_files}")
 endfunction()

@@ -6,6 +6,7 @@
 
 #include "Halide.h"
 #include "cpu_strategy.h"
+#include "cuda_strategy.h"
 #include "poolgen/spec.h"
 
 namespace {
@@ -43,6 +44,9 @@ public:
     GeneratorParam<std::string> vectorize{"vectorize", ""};
     GeneratorParam<int> parallel_tasks{"parallel_tasks", 16};
     GeneratorParam<int> unroll_window{"unroll_window", 9};
+    // CUDA strategy knobs (schedules/cuda_strategy.h).
+    GeneratorParam<int> cuda_threads_x{"cuda_threads_x", 32};
+    GeneratorParam<int> cuda_threads_y{"cuda_threads_y", 8};
 
     void configure() {
         spec_ = make_spec();
@@ -230,10 +234,20 @@ public:
         st.batch = static_cast<int>(s.input[0]);
         st.window_taps = 1;
         for (int t : taps) st.window_taps *= t;
-        if (get_target().has_gpu_feature()) {
-            // CUDA strategy: later; a GPU target without it is a build error, not a silent fallback.
-            _halide_user_assert(false) << "poolgen: no GPU schedule strategy yet for target " << get_target().to_string();
+        for (size_t i = 0; i < out_args.size(); i++) {
+            st.memory_vars.push_back(out_args[i]);
+            st.memory_extents.push_back(static_cast<int>(out_mem[out_mem.size() - 1 - i]));
         }
+        if (get_target().has_feature(Target::CUDA)) {
+            poolgen::schedules::CudaKnobs knobs;
+            knobs.threads_x = cuda_threads_x;
+            knobs.threads_y = cuda_threads_y;
+            knobs.unroll_window = unroll_window;
+            poolgen::schedules::apply_cuda_schedule(st, knobs);
+            return;
+        }
+        _halide_user_assert(!get_target().has_gpu_feature())
+            << "poolgen: no schedule strategy for GPU target " << get_target().to_string() << " (CUDA only)";
         poolgen::schedules::CpuKnobs knobs;
         knobs.vector_width = vector_width;
         knobs.vectorize = vectorize;

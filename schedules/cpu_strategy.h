@@ -20,6 +20,8 @@ struct PoolStages {
     std::vector<int> out_spatial;      // output sizes, outer -> inner
     int channels = 1, batch = 1;
     int window_taps = 1;               // product of the window extents
+    std::vector<Halide::Var> memory_vars;  // the output's dims in memory order, innermost first
+    std::vector<int> memory_extents;
 };
 
 struct CpuKnobs {

@@ -5,7 +5,12 @@
 #include <new>
 #include <sstream>
 
+#include <dlfcn.h>
+
 #include "HalideRuntime.h"
+#if POOLGEN_WITH_CUDA
+#include "HalideRuntimeCuda.h"
+#endif
 #include "poolgen/poolgen.h"
 
 namespace poolgen {
@@ -63,7 +68,7 @@ std::string type_name(const halide_type_t &t) {
 }
 
 Status check_buffer(const char *what, const halide_buffer_t *b, const halide_type_t &type,
-                    const std::vector<int64_t> &shape) {
+                    const std::vector<int64_t> &shape, bool device_ok) {
     if (!b) return Status::Error(std::string(what) + ": buffer is null");
     if (!same_type(b->type, type))
         return Status::Error(std::string(what) + ": type is " + type_name(b->type) + ", the kernel needs " + type_name(type));
@@ -80,8 +85,9 @@ Status check_buffer(const char *what, const halide_buffer_t *b, const halide_typ
                                  " (memory order, outermost first)");
         }
     }
-    if (!b->host && b->device) return Status::Error(std::string(what) + ": device-only buffers need a CUDA variant; copy to host first");
-    if (!b->host) return Status::Error(std::string(what) + ": host pointer is null");
+    if (!b->host && b->device && !device_ok)
+        return Status::Error(std::string(what) + ": device-only buffers need --device cuda and a CUDA variant; copy to host first");
+    if (!b->host && !b->device) return Status::Error(std::string(what) + ": host pointer is null and no device memory is attached");
     return Status::Ok();
 }
 
@@ -114,6 +120,48 @@ void copy_strided(const halide_buffer_t *b, uint8_t *dense, bool to_dense) {
     }
 }
 
+// Whether a CUDA driver and a device are present; asked once per process. The Halide
+// runtime loads libcuda itself when a CUDA kernel first runs; this only decides quietly.
+bool cuda_present(std::string *why) {
+    static std::once_flag once;
+    static bool present = false;
+    static std::string reason;
+    std::call_once(once, [] {
+#if POOLGEN_WITH_CUDA
+        void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!lib) {
+            reason = "no CUDA driver on this machine (libcuda.so.1 cannot be loaded)";
+            return;
+        }
+        using init_t = int (*)(unsigned);
+        using count_t = int (*)(int *);
+        auto cu_init = reinterpret_cast<init_t>(dlsym(lib, "cuInit"));
+        auto cu_count = reinterpret_cast<count_t>(dlsym(lib, "cuDeviceGetCount"));
+        int count = 0;
+        if (!cu_init || !cu_count) reason = "the CUDA driver lacks cuInit/cuDeviceGetCount";
+        else if (int rc = cu_init(0); rc != 0) reason = "the CUDA driver failed to initialize (cuInit error " + std::to_string(rc) + ")";
+        else if (int rc2 = cu_count(&count); rc2 != 0 || count == 0) reason = "no CUDA device is present";
+        else present = true;
+        // The library stays loaded: the Halide runtime will use it.
+#else
+        reason = "this libpoolgen was built without CUDA support (POOLGEN_CUDA=OFF)";
+#endif
+    });
+    if (why) *why = reason;
+    return present;
+}
+
+#if POOLGEN_WITH_CUDA
+// Device memory this call allocated for host buffers; released on every path out.
+struct DeviceScratch {
+    std::vector<halide_buffer_t *> bufs;
+    ~DeviceScratch() {
+        for (halide_buffer_t *b : bufs)
+            if (b->device) halide_device_free(nullptr, b);
+    }
+};
+#endif
+
 }  // namespace
 
 bool Kernel::has_variant(Device device) const {
@@ -126,6 +174,7 @@ bool Kernel::has_variant(Device device) const {
 }
 
 Status Kernel::resolve(Device device, Device *resolved) const {
+    std::string why;
     switch (device) {
     case Device::CPU:
         if (!info_.cpu.argv) return Status::Error("kernel '" + name() + "' has no CPU variant (its targets exclude cpu)");
@@ -133,14 +182,21 @@ Status Kernel::resolve(Device device, Device *resolved) const {
         return Status::Ok();
     case Device::CUDA:
         if (!info_.cuda.argv)
-            return Status::Error("kernel '" + name() + "' has no CUDA variant in this build (targets exclude cuda, or CUDA generation is off)");
-        return Status::Error("kernel '" + name() + "': CUDA execution is not available in this build");
+            return Status::Error("kernel '" + name() + "' has no CUDA variant in this build (its targets exclude cuda, or POOLGEN_CUDA is off)");
+        if (!cuda_present(&why)) return Status::Error("kernel '" + name() + "': cannot run on cuda: " + why);
+        *resolved = Device::CUDA;
+        return Status::Ok();
     case Device::Auto:
+        if (info_.cuda.argv && cuda_present(nullptr)) {
+            *resolved = Device::CUDA;
+            return Status::Ok();
+        }
         if (info_.cpu.argv) {
             *resolved = Device::CPU;
             return Status::Ok();
         }
-        return Status::Error("kernel '" + name() + "' has no variant that can run here");
+        cuda_present(&why);
+        return Status::Error("kernel '" + name() + "' has only a CUDA variant and " + why);
     }
     return Status::Error("unknown device");
 }
@@ -169,54 +225,86 @@ Status Kernel::run(const void *input, void *output, int64_t *indices, Device dev
 Status Kernel::run(const halide_buffer_t *input, halide_buffer_t *output, halide_buffer_t *indices, Device device) const {
     const std::vector<int64_t> in_shape = spec().input_memory_shape(), out_shape = spec().output_memory_shape();
     const halide_type_t t = type_of(spec().dtype);
-    if (Status s = check_buffer("input", input, t, in_shape); !s.ok()) return s;
-    if (Status s = check_buffer("output", output, t, out_shape); !s.ok()) return s;
+    Device where = Device::CPU;
+    if (Status s = resolve(device, &where); !s.ok()) return s;
+    const bool on_cuda = where == Device::CUDA;
+    if (Status s = check_buffer("input", input, t, in_shape, on_cuda); !s.ok()) return s;
+    if (Status s = check_buffer("output", output, t, out_shape, on_cuda); !s.ok()) return s;
     if (indices && !spec().return_indices)
         return Status::Error("kernel '" + name() + "' does not return indices (return_indices is false); pass no indices");
     if (indices)
-        if (Status s = check_buffer("indices", indices, kIndexType, out_shape); !s.ok()) return s;
-    Device where = Device::CPU;
-    if (Status s = resolve(device, &where); !s.ok()) return s;
-    const KernelVariant &variant = info_.cpu;
+        if (Status s = check_buffer("indices", indices, kIndexType, out_shape, on_cuda); !s.ok()) return s;
+    const KernelVariant &variant = on_cuda ? info_.cuda : info_.cpu;
 
-    // Indices are computed by every index-returning kernel; give it scratch when not wanted.
+    // Device buffers are used in place: they must be dense, with min 0.
+    auto device_resident = [](const halide_buffer_t *b) { return b && b->device != 0; };
+    for (const halide_buffer_t *b : {input, static_cast<const halide_buffer_t *>(output), static_cast<const halide_buffer_t *>(indices)}) {
+        if (!device_resident(b)) continue;
+        bool zero_mins = true;
+        for (int d = 0; d < b->dimensions; d++) zero_mins &= b->dim[d].min == 0;
+        if (!is_dense(b) || !zero_mins)
+            return Status::Error("device buffers must be dense with min 0 (host buffers may have any strides)");
+    }
+
     std::vector<int64_t> idx_scratch;
-    DenseBuffer idx_dense(nullptr, kIndexType, out_shape);
+    DenseBuffer in_d(nullptr, t, in_shape), out_d(nullptr, t, out_shape), idx_d(nullptr, kIndexType, out_shape);
     std::vector<uint8_t> in_copy, out_copy, idx_copy;
+#if POOLGEN_WITH_CUDA
+    DeviceScratch scratch;  // declared after the views it frees
+#endif
     try {
-        // The generated code wants dense buffers with min 0: view or repack.
-        auto view = [&](const halide_buffer_t *b, std::vector<uint8_t> &copy, bool load, DenseBuffer &dst) {
-            const std::vector<int64_t> &shape = b == input ? in_shape : out_shape;
+        // The generated code wants dense buffers with min 0: view or repack host data.
+        auto view = [&](const halide_buffer_t *b, std::vector<uint8_t> &copy, bool load, DenseBuffer &dst,
+                        const std::vector<int64_t> &shape) -> halide_buffer_t * {
+            if (device_resident(b)) return const_cast<halide_buffer_t *>(b);
             if (is_dense(b)) {
                 dst.reset(b->host, b->type, shape);
-                return;
+            } else {
+                int64_t total = 1;
+                for (int64_t v : shape) total *= v;
+                copy.resize(static_cast<size_t>(total) * ((b->type.bits + 7) / 8));
+                if (load) copy_strided(b, copy.data(), true);
+                dst.reset(copy.data(), b->type, shape);
             }
-            int64_t total = 1;
-            for (int64_t v : shape) total *= v;
-            copy.resize(static_cast<size_t>(total) * ((b->type.bits + 7) / 8));
-            if (load) copy_strided(b, copy.data(), true);
-            dst.reset(copy.data(), b->type, shape);
+#if POOLGEN_WITH_CUDA
+            if (on_cuda) {
+                if (load) dst.buf.flags |= halide_buffer_flag_host_dirty;  // copied in by the pipeline
+                scratch.bufs.push_back(&dst.buf);
+            }
+#endif
+            return &dst.buf;
         };
-        DenseBuffer in_d(nullptr, t, in_shape), out_d(nullptr, t, out_shape);
-        view(input, in_copy, true, in_d);
-        view(output, out_copy, false, out_d);
+        halide_buffer_t *in_arg = view(input, in_copy, true, in_d, in_shape);
+        halide_buffer_t *out_arg = view(output, out_copy, false, out_d, out_shape);
         halide_buffer_t *idx_arg = nullptr;
         if (spec().return_indices) {
             if (indices) {
-                view(indices, idx_copy, false, idx_dense);
+                idx_arg = view(indices, idx_copy, false, idx_d, out_shape);
             } else {
                 idx_scratch.resize(static_cast<size_t>(spec().output_elements()));
-                idx_dense.reset(idx_scratch.data(), kIndexType, out_shape);
+                idx_d.reset(idx_scratch.data(), kIndexType, out_shape);
+#if POOLGEN_WITH_CUDA
+                if (on_cuda) scratch.bufs.push_back(&idx_d.buf);
+#endif
+                idx_arg = &idx_d.buf;
             }
-            idx_arg = &idx_dense.buf;
         }
         install_error_handler();
         t_halide_error.clear();
-        void *args[3] = {&in_d.buf, &out_d.buf, idx_arg};
+        void *args[3] = {in_arg, out_arg, idx_arg};
         const int rc = variant.argv(args);
         if (rc != 0)
-            return Status::Error("kernel '" + name() + "' failed (Halide error " + std::to_string(rc) + ")" +
-                                 (t_halide_error.empty() ? "" : ": " + t_halide_error));
+            return Status::Error("kernel '" + name() + "' failed on " + to_string(where) + " (Halide error " +
+                                 std::to_string(rc) + ")" + (t_halide_error.empty() ? "" : ": " + t_halide_error));
+#if POOLGEN_WITH_CUDA
+        // Results computed into our views of host buffers come back to the host.
+        if (on_cuda)
+            for (halide_buffer_t *b : {out_arg, idx_arg})
+                if (b && std::find(scratch.bufs.begin(), scratch.bufs.end(), b) != scratch.bufs.end())
+                    if (int e = halide_copy_to_host(nullptr, b); e != 0)
+                        return Status::Error("kernel '" + name() + "': copying results from the GPU failed (Halide error " +
+                                             std::to_string(e) + ")" + (t_halide_error.empty() ? "" : ": " + t_halide_error));
+#endif
         if (!out_copy.empty()) copy_strided(output, out_copy.data(), false);
         if (indices && !idx_copy.empty()) copy_strided(indices, idx_copy.data(), false);
     } catch (const std::bad_alloc &) {
