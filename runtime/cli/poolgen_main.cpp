@@ -141,7 +141,14 @@ std::string targets_of(const Kernel &k) {
     return t;
 }
 
-int cmd_list(bool as_json) {
+// Where `device` sends this kernel now: cpu, cuda, or "-" when it cannot run here.
+std::string runs_on(const Kernel &k, Device device) {
+    Device d;
+    return k.resolve(device, &d).ok() ? to_string(d) : "-";
+}
+
+int cmd_list(bool as_json, const std::string &device_name) {
+    const Device device = device_from(device_name);
     const auto &ks = registry().kernels();
     if (as_json) {
         std::cout << "[";
@@ -168,7 +175,7 @@ int cmd_list(bool as_json) {
                     std::cout << (first ? "" : ", ") << "\"" << to_string(d) << "\"";
                     first = false;
                 }
-            std::cout << "], \"set\": \"" << json_escape(k.info().set) << "\", \"schedule\": \"" << json_escape(k.info().schedule)
+            std::cout << "], \"runs_on\": \"" << runs_on(k, device) << "\", \"set\": \"" << json_escape(k.info().set) << "\", \"schedule\": \"" << json_escape(k.info().schedule)
                       << "\", \"describe\": \"" << json_escape(s.describe()) << "\"}";
         }
         std::cout << (ks.empty() ? "]\n" : "\n]\n");
@@ -176,10 +183,10 @@ int cmd_list(bool as_json) {
     }
     size_t w = 4;
     for (const Kernel *k : ks) w = std::max(w, k->name().size());
-    std::printf("%-*s  %-10s  %s\n", int(w), "name", "targets", "spec  [schedule]");
+    std::printf("%-*s  %-10s  %-6s  %s\n", int(w), "name", "targets", "runs", "spec  [schedule]");
     for (const Kernel *k : ks)
-        std::printf("%-*s  %-10s  %s  [%s]\n", int(w), k->name().c_str(), targets_of(*k).c_str(), k->spec().describe().c_str(),
-                    k->info().schedule.c_str());
+        std::printf("%-*s  %-10s  %-6s  %s  [%s]\n", int(w), k->name().c_str(), targets_of(*k).c_str(), runs_on(*k, device).c_str(),
+                    k->spec().describe().c_str(), k->info().schedule.c_str());
     return 0;
 }
 
@@ -340,6 +347,7 @@ int main(int argc, char **argv) {
     validate->add_option("FILE", path, "manifest (JSON, version 1)")->required();
     auto *list = app.add_subcommand("list", "list the kernels linked into this binary");
     list->add_flag("--json", as_json, "machine-readable output");
+    list->add_option("--device", device, "show where cpu, cuda or auto (default) sends each kernel");
     auto *run = app.add_subcommand("run", "run one kernel on .npy data");
     run->add_option("NAME", name, "kernel name")->required();
     run->add_option("--input", in_path, "input .npy (<f4, the kernel's memory layout)")->required();
@@ -371,7 +379,7 @@ int main(int argc, char **argv) {
     }
     try {
         if (*validate) return cmd_validate(path);
-        if (*list) return cmd_list(as_json);
+        if (*list) return cmd_list(as_json, device);
         if (*run) return cmd_run(name, in_path, out_path, idx_path, device, check);
         if (*chk) return cmd_check(names, device, seed, timed, min_time);
         if (*bench) return cmd_bench(names, threads, json_path, min_time);
