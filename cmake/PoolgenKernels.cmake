@@ -67,6 +67,8 @@ function(poolgen_add_kernels TARGET)
     set(libs)
     set(defs)
     set(ptx_files)
+    # strict_float: IEEE semantics everywhere. Without it LLVM may assume there are no NaNs,
+    # and neither the max rule `v > best || isnan(v)` nor PyTorch's rounding would survive.
     foreach (k IN LISTS _poolgen_kernels)
         if ("cpu" IN_LIST ARG_TARGETS AND _poolgen_cpu_${k})
             set(lib ${TARGET}_${k}__cpu)
@@ -75,6 +77,7 @@ function(poolgen_add_kernels TARGET)
                                GENERATOR poolgen_pool
                                FUNCTION_NAME ${lib}
                                TARGETS ${POOLGEN_CPU_TARGETS}
+                               FEATURES strict_float
                                USE_RUNTIME ${POOLGEN_HALIDE_RUNTIME}
                                PARAMS ${_poolgen_params_${k}})
             list(APPEND libs ${lib})
@@ -87,6 +90,7 @@ function(poolgen_add_kernels TARGET)
                                GENERATOR poolgen_pool
                                FUNCTION_NAME ${lib}
                                TARGETS ${POOLGEN_CUDA_TARGET}
+                               FEATURES strict_float
                                USE_RUNTIME ${POOLGEN_HALIDE_RUNTIME}
                                DEVICE_CODE ptx
                                PARAMS ${_poolgen_params_${k}})

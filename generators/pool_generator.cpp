@@ -168,11 +168,14 @@ public:
                         start[i] = first[i];
                     }
                 }
-                pooled(out_args) = Tuple(Expr(-std::numeric_limits<float>::infinity()), flat(start));
-                Expr best = pooled(out_args)[0];
+                // (index, value): with strict_float Halide 21 stores a Tuple update's elements in
+                // order and later elements read the new values, so the value, which the index's
+                // rule reads, comes last.
+                pooled(out_args) = Tuple(flat(start), Expr(-std::numeric_limits<float>::infinity()));
+                Expr best = pooled(out_args)[1];
                 Expr take = v > best || is_nan(v);
-                pooled(out_args) = Tuple(select(take, v, best), select(take, flat(pos), pooled(out_args)[1]));
-                result = {pooled(out_args)[0], cast<int64_t>(pooled(out_args)[1])};
+                pooled(out_args) = Tuple(select(take, flat(pos), pooled(out_args)[0]), select(take, v, best));
+                result = {pooled(out_args)[1], cast<int64_t>(pooled(out_args)[0])};
             } else {
                 pooled(out_args) = Expr(-std::numeric_limits<float>::infinity());
                 Expr best = pooled(out_args);
@@ -182,13 +185,14 @@ public:
         } else {
             Expr v = needs_any(needs_check) ? select(inside, tap, 0.0f) : tap;
             pooled(out_args) = 0.0f;
-            // strict_float: no reassociation or reciprocal multiplies; PyTorch's order and rounding.
-            pooled(out_args) = strict_float(pooled(out_args) + v);
+            // Summed in PyTorch's order: every kernel is compiled with strict_float (no
+            // reassociation, no reciprocal multiplies), so the rounding is PyTorch's too.
+            pooled(out_args) = pooled(out_args) + v;
             Expr divisor;
             if (adaptive) {
                 // PyTorch divides by one window extent at a time (sum / kh / kw): same rounding.
                 Expr mean = pooled(out_args);
-                for (int i = 0; i < r; i++) mean = strict_float(mean / cast<float>(tap_end[i] - first[i]));
+                for (int i = 0; i < r; i++) mean = mean / cast<float>(tap_end[i] - first[i]);
                 result = {mean};
             } else if (s.divisor_override) {
                 divisor = Expr(static_cast<int>(*s.divisor_override));
@@ -203,7 +207,7 @@ public:
                     divisor = divisor * count;
                 }
             }
-            if (!adaptive) result = {strict_float(pooled(out_args) / cast<float>(divisor))};
+            if (!adaptive) result = {pooled(out_args) / cast<float>(divisor)};
         }
 
         Func out = *output_;
@@ -220,6 +224,10 @@ public:
             set_dense(ob, out_mem, i == 0);
         }
 
+        // IEEE semantics are part of the contract (NaN rules, PyTorch's rounding); without
+        // strict_float LLVM may assume there are no NaNs.
+        _halide_user_assert(get_target().has_feature(Target::StrictFloat))
+            << "poolgen: kernels must be compiled with the strict_float target feature";
         if (using_autoscheduler()) return;
         poolgen::schedules::PoolStages st;
         st.output = out;
