@@ -29,20 +29,6 @@ bool gpu_present(std::string *why) {
     return false;
 }
 
-std::vector<float> random_input(const PoolSpec &s, uint32_t seed, double special_rate) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> grid(-20, 20);
-    std::uniform_real_distribution<double> u(0, 1);
-    std::vector<float> v(static_cast<size_t>(s.input_elements()));
-    for (auto &x : v) {
-        x = grid(rng) / 4.0f;
-        const double p = u(rng);
-        if (p < special_rate / 3) x = kNaN;
-        else if (p < 2 * special_rate / 3) x = -kInf;
-        else if (p < special_rate) x = kInf;
-    }
-    return v;
-}
 
 }  // namespace
 

@@ -102,6 +102,26 @@ void windows(const PoolSpec &s, const Geometry &g, const int64_t o[3], Window wi
     }
 }
 
+// Calls visit(d, h, w) for each tap of an average or adaptive window inside the input, in
+// PyTorch's scan order (D, then H, then W).
+template <typename Visit>
+void for_each_real_tap(const Geometry &g, const Window win[3], Visit visit) {
+    for (int64_t a = 0; a < win[0].count; a++)
+        for (int64_t b = 0; b < win[1].count; b++)
+            for (int64_t e = 0; e < win[2].count; e++) {
+                const int64_t d = win[0].start + a, h = win[1].start + b, w = win[2].start + e;
+                if (d < 0 || d >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
+                visit(d, h, w);
+            }
+}
+
+// avg_pool's divisor: divisor_override, else the clipped window or its real elements.
+int64_t avg_divisor(const PoolSpec &s, const Window win[3]) {
+    if (s.divisor_override) return *s.divisor_override;
+    if (!s.count_include_pad) return win[0].real * win[1].real * win[2].real;
+    return win[0].pool * win[1].pool * win[2].pool;
+}
+
 }  // namespace
 
 Status run(const PoolSpec &s, const float *input, float *output, int64_t *indices) {
@@ -140,13 +160,9 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
             if (indices) indices[dst] = best_index;
         } else {
             float sum = 0.0f;
-            for (int64_t a = 0; a < win[0].count; a++)
-                for (int64_t b = 0; b < win[1].count; b++)
-                    for (int64_t e = 0; e < win[2].count; e++) {
-                        const int64_t d = win[0].start + a, h = win[1].start + b, w = win[2].start + e;
-                        if (d < 0 || d >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
-                        sum += input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
-                    }
+            for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {
+                sum += input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
+            });
             if (is_adaptive(s.op)) {
                 // PyTorch divides by one window extent at a time: sum / kd / kh / kw.
                 float mean = sum;
@@ -154,11 +170,7 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
                 output[dst] = mean;
                 return;
             }
-            int64_t divisor;
-            if (s.divisor_override) divisor = *s.divisor_override;
-            else if (!s.count_include_pad) divisor = win[0].real * win[1].real * win[2].real;
-            else divisor = win[0].pool * win[1].pool * win[2].pool;
-            output[dst] = sum / static_cast<float>(divisor);
+            output[dst] = sum / static_cast<float>(avg_divisor(s, win));
         }
     });
     return Status::Ok();
@@ -176,18 +188,12 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
         windows(s, g, o, win);
         double abs_sum = 0;
         int64_t taps = 0;
-        for (int64_t a = 0; a < win[0].count; a++)
-            for (int64_t b = 0; b < win[1].count; b++)
-                for (int64_t e = 0; e < win[2].count; e++) {
-                    const int64_t d = win[0].start + a, h = win[1].start + b, w = win[2].start + e;
-                    if (d < 0 || d >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
-                    abs_sum += std::fabs(static_cast<double>(input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)]));
-                    taps++;
-                }
-        int64_t divisor;
-        if (s.divisor_override) divisor = *s.divisor_override;
-        else if (s.op == Op::AvgPool && !s.count_include_pad) divisor = win[0].real * win[1].real * win[2].real;
-        else divisor = win[0].pool * win[1].pool * win[2].pool;
+        for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {
+            abs_sum += std::fabs(static_cast<double>(input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)]));
+            taps++;
+        });
+        // Adaptive windows have pool == real == their size, so this is their divisor too.
+        const int64_t divisor = avg_divisor(s, win);
         const size_t dst = static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow));
         // Summation error of any order, plus the final division's half-ulp, in float32 units.
         (*bounds)[dst] = (static_cast<double>(taps) + 1.0) * FLT_EPSILON * abs_sum / std::fabs(static_cast<double>(divisor)) +
