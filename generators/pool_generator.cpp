@@ -150,7 +150,9 @@ public:
         std::vector<Expr> result;
         if (poolgen::is_max(s.op)) {
             // PyTorch: take v if v > best or v is NaN; padding never wins (it is -inf and
-            // strictly-greater fails), ties keep the first, NaN the last.
+            // strictly-greater fails), ties keep the first, NaN the last. The test is strict
+            // float: under fast math LLVM may make v > best an unordered compare, true for a
+            // NaN best, and NaN is lost (it did on AArch64).
             Expr v = needs_any(needs_check) ? select(inside, tap, Expr(-std::numeric_limits<float>::infinity())) : tap;
             if (s.return_indices) {
                 // Initial index: the first in-bounds tap, PyTorch's start advanced past the
@@ -164,15 +166,18 @@ public:
                         start[i] = first[i];
                     }
                 }
-                pooled(out_args) = Tuple(Expr(-std::numeric_limits<float>::infinity()), flat(start));
-                Expr best = pooled(out_args)[0];
-                Expr take = v > best || is_nan(v);
-                pooled(out_args) = Tuple(select(take, v, best), select(take, flat(pos), pooled(out_args)[1]));
-                result = {pooled(out_args)[0], cast<int64_t>(pooled(out_args)[1])};
+                // (index, value): Halide 21's tuple splitting does not see reads inside calls
+                // such as strict_float and stores the elements one after the other in tuple
+                // order, so the index, whose test reads the value, goes first.
+                pooled(out_args) = Tuple(flat(start), Expr(-std::numeric_limits<float>::infinity()));
+                Expr best = pooled(out_args)[1];
+                Expr take = strict_float(v > best || is_nan(v));
+                pooled(out_args) = Tuple(select(take, flat(pos), pooled(out_args)[0]), select(take, v, best));
+                result = {pooled(out_args)[1], cast<int64_t>(pooled(out_args)[0])};
             } else {
                 pooled(out_args) = Expr(-std::numeric_limits<float>::infinity());
                 Expr best = pooled(out_args);
-                pooled(out_args) = select(v > best || is_nan(v), v, best);
+                pooled(out_args) = select(strict_float(v > best || is_nan(v)), v, best);
                 result = {pooled(out_args)};
             }
         } else {
