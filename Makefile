@@ -7,6 +7,9 @@ HALIDE_VERSION := 21.0.0
 CMAKE_PIP      := cmake>=3.28,<4.2
 NINJA_PIP      := ninja>=1.11
 APT_PACKAGES   := g++ make python3 python3-venv catch2 nlohmann-json3-dev libcli11-dev
+# Optional (about 70 MB): the aarch64 cross toolchain and qemu-user for the package.cross_aarch64
+# test; `make test` installs them when root, and the test is skipped without them.
+APT_CROSS_PACKAGES := g++-aarch64-linux-gnu qemu-user
 
 VENV     := $(CURDIR)/.venv
 PY       := $(VENV)/bin/python
@@ -21,7 +24,7 @@ HALIDE_DIR = $(shell $(PY) -c 'import halide, os; print(os.path.join(os.path.dir
 TOOLPATH   = $(VENV)/bin:$(PATH)
 CMAKE      = PATH="$(TOOLPATH)" cmake
 
-.PHONY: demo test build install env deps configure clean
+.PHONY: demo test build install env deps cross-deps configure clean
 
 deps: $(STAMP)
 
@@ -34,6 +37,14 @@ $(STAMP):
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "halide==$(HALIDE_VERSION)" "$(CMAKE_PIP)" "$(NINJA_PIP)"
 	@touch $@
+
+cross-deps:
+	@missing=""; for p in $(APT_CROSS_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "poolgen: installing Debian packages for the aarch64 test:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; } \
+	      || echo "poolgen: could not install$$missing; package.cross_aarch64 will be skipped" >&2; \
+	  else echo "poolgen: optional Debian packages missing:$$missing; package.cross_aarch64 will be skipped" >&2; fi; fi
 
 # Tests build a second kernel set (PyTorch's golden cases); user manifests skip them.
 TESTS ?= $(if $(filter $(abspath configs/default.json),$(abspath $(MANIFEST))),ON,OFF)
@@ -52,6 +63,7 @@ demo: build
 
 # The suite runs on the default manifest in ./build.
 test:
+	@$(MAKE) --no-print-directory cross-deps
 	$(MAKE) --no-print-directory build BUILD=build MANIFEST=configs/default.json TESTS=ON
 	cd build && PATH="$(TOOLPATH)" ctest --output-on-failure -j $(JOBS)
 

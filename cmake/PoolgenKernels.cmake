@@ -49,6 +49,14 @@ function(poolgen_add_kernels TARGET)
     if (NOT DEFINED POOLGEN_CUDA)
         set(POOLGEN_CUDA ON)
     endif ()
+    # CPU kernels are linked into this build's binaries: their triple must be the toolchain's.
+    foreach (t IN LISTS POOLGEN_CPU_TARGETS)
+        if (NOT t MATCHES "^(host|cmake)(-|$)" AND NOT t MATCHES "^${Halide_CMAKE_TARGET}(-|$)")
+            message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): CPU target '${t}' is not for this build's "
+                    "architecture ${Halide_CMAKE_TARGET}; give POOLGEN_CPU_TARGETS for ${Halide_CMAKE_TARGET}, "
+                    "or configure with a toolchain file for '${t}'")
+        endif ()
+    endforeach ()
 
     set(out "${CMAKE_CURRENT_BINARY_DIR}/${TARGET}.poolgen")
     file(MAKE_DIRECTORY "${out}")
