@@ -44,8 +44,17 @@ std::string cpp_vec(const std::vector<int64_t> &v) {
     return s + "}";
 }
 
-// Writes via a temporary file and rename, so a failed run leaves the old file whole.
+// Writes via a temporary file and rename, so a failed run leaves the old file whole; an
+// unchanged file is left alone so that re-configuring rebuilds nothing.
 bool write_file(const std::string &path, const std::string &text) {
+    {
+        std::ifstream old(path, std::ios::binary);
+        if (old) {
+            std::ostringstream current;
+            current << old.rdbuf();
+            if (current.str() == text) return true;
+        }
+    }
     const std::string tmp = path + ".tmp";
     {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
