@@ -100,9 +100,18 @@ public:
                 tap_end[i] = Expr(in_size(i));
             } else {
                 const int64_t m = s.output_size[i];
-                // start = floor(i*n/m), end = ceil((i+1)*n/m)
-                first[i] = (sp[i] * static_cast<int>(n_in)) / static_cast<int>(m);
-                tap_end[i] = ((sp[i] + 1) * static_cast<int>(n_in) + static_cast<int>(m - 1)) / static_cast<int>(m);
+                // start = floor(i*n/m), end = ceil((i+1)*n/m). The products reach m*n + m - 1,
+                // past int32 for long inputs (n=65536 -> m=40000): then compute them in int64.
+                // start and end themselves are at most n and fit.
+                if (m * n_in + m - 1 <= std::numeric_limits<int32_t>::max()) {
+                    first[i] = (sp[i] * static_cast<int>(n_in)) / static_cast<int>(m);
+                    tap_end[i] = ((sp[i] + 1) * static_cast<int>(n_in) + static_cast<int>(m - 1)) / static_cast<int>(m);
+                } else {
+                    Expr o64 = cast<int64_t>(sp[i]);
+                    const Expr n64 = Expr(n_in), m64 = Expr(m);  // int64 constants
+                    first[i] = cast<int>((o64 * n64) / m64);
+                    tap_end[i] = cast<int>(((o64 + 1) * n64 + (m64 - 1)) / m64);
+                }
                 step[i] = 1;
                 int64_t kmax = 0, kmin = INT64_MAX;
                 for (int64_t o = 0; o < m; o++) {
@@ -164,15 +173,26 @@ public:
                         start[i] = first[i];
                     }
                 }
-                pooled(out_args) = Tuple(Expr(-std::numeric_limits<float>::infinity()), flat(start));
-                Expr best = pooled(out_args)[0];
-                Expr take = v > best || is_nan(v);
-                pooled(out_args) = Tuple(select(take, v, best), select(take, flat(pos), pooled(out_args)[1]));
-                result = {pooled(out_args)[0], cast<int64_t>(pooled(out_args)[1])};
+                // strict_float on the comparison: Halide emits float compares with LLVM's fast-math
+                // flags (nnan ninf ...), under which a compare with an infinite or NaN operand is
+                // poison. LLVM then folded `v > -inf` for the first tap to "v is not NaN", so a
+                // window whose real taps are all -inf took its first tap even where that tap is
+                // padding: index -113 instead of 0 at resnet18_maxpool_indices' corner (PyTorch
+                // returns the first in-bounds tap). Values were unaffected (-inf either way).
+                // The index is element 0 of the tuple and the value element 1: with strict_float
+                // in a tuple update, Halide 21 stores the elements one after the other instead of
+                // all at once, so the index must be stored before the value it is compared with.
+                pooled(out_args) = Tuple(flat(start), Expr(-std::numeric_limits<float>::infinity()));
+                Expr best = pooled(out_args)[1];
+                Expr take = strict_float(v > best) || is_nan(v);
+                pooled(out_args) = Tuple(select(take, flat(pos), pooled(out_args)[0]), select(take, v, best));
+                result = {pooled(out_args)[1], cast<int64_t>(pooled(out_args)[0])};
             } else {
                 pooled(out_args) = Expr(-std::numeric_limits<float>::infinity());
                 Expr best = pooled(out_args);
-                pooled(out_args) = select(v > best || is_nan(v), v, best);
+                // strict_float: see above; here only a value is kept, which the folding left
+                // right, but a compare with -inf or NaN must not be left to fast-math rules.
+                pooled(out_args) = select(strict_float(v > best) || is_nan(v), v, best);
                 result = {pooled(out_args)};
             }
         } else {
