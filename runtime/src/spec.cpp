@@ -217,6 +217,36 @@ Status PoolSpec::validate() const {
                                      " with kernel " + fmt_dims(kernel) + ", stride " + fmt_dims(stride) + ", padding " +
                                      fmt_dims(padding) + ", dilation " + fmt_dims(dilation) +
                                      (ceil_mode ? ", ceil_mode" : "") + "; every output size must be >= 1");
+        // poolgen's limit, not PyTorch's: the kernels compute window positions, and for indices flat
+        // plane indices, in 32-bit integers. Every term is bounded by kMaxDim-sized factors above, so
+        // this int64 arithmetic cannot overflow: d*(k-1) < 2^62, (o-1)*s <= n + 2p + s.
+        for (size_t i = 0; i < r; i++) {
+            const int64_t n = input[2 + i], k = kernel[i], st = stride[i], p = padding[i], d = dilation[i];
+            if (n + 2 * p > kMaxDim)
+                return err("padding", "input size plus twice the padding must be at most " + std::to_string(kMaxDim) +
+                                          " (kernels index with 32-bit integers), got " + std::to_string(n) + " + 2*" +
+                                          std::to_string(p) + dim_note(i, r));
+            const int64_t span = (out[1 + i] - 1) * st + d * (k - 1);
+            if (span > kMaxDim)
+                return err(d > 1 ? "dilation" : "kernel",
+                           "the windows span " + std::to_string(span + 1) + " positions, more than " +
+                               std::to_string(kMaxDim) + " (kernels index with 32-bit integers)" + dim_note(i, r));
+        }
+        if (return_indices) {
+            // Largest flat index (in magnitude) a kernel may form: per dim the largest tap position,
+            // the first in-bounds tap of a window in the padding (at most d-1), the last input
+            // element, or the most negative tap (-p).
+            int64_t flat = 0;
+            for (size_t i = 0; i < r; i++) {
+                const int64_t n = input[2 + i], hi = (out[1 + i] - 1) * stride[i] - padding[i] + dilation[i] * (kernel[i] - 1);
+                const int64_t top = std::max({hi, dilation[i] - 1, n - 1, padding[i]});
+                if (flat > (kMaxDim - top) / n)
+                    return err(*std::max_element(dilation.begin(), dilation.end()) > 1 ? "dilation" : "input",
+                               "window taps reach flat plane indices past " + std::to_string(kMaxDim) +
+                                   " (indices are computed with 32-bit integers)");
+                flat = flat * n + top;
+            }
+        }
     } else {
         if (!kernel.empty() || !stride.empty() || !padding.empty() || !dilation.empty() || ceil_mode)
             return err(!kernel.empty() ? "kernel" : !stride.empty() ? "stride" : !padding.empty() ? "padding"
