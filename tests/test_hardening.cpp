@@ -223,3 +223,21 @@ TEST_CASE("run refuses buffers that overlap, before touching memory", "[kernels]
     // Adjacent, not overlapping: fine.
     CHECK(k->run(buf.data(), buf.data() + s.input_elements(), idx.data()).ok());
 }
+
+TEST_CASE("describe, output_shape and element counts never fail, even on invalid specs", "[spec][hardening]") {
+    PoolSpec s = max2d({1, 1, 5, 5}, {2}, {0});  // stride zero
+    CHECK_FALSE(s.validate().ok());
+    CHECK(s.output_shape() == std::vector<int64_t>{1, 1, 0, 0});
+    CHECK(s.output_elements() == 0);
+    CHECK_THAT(s.describe(), Contains("-> 1x1x0x0"));
+    PoolSpec t;
+    t.op = Op::MaxPool;
+    t.input = {INT64_MAX, INT64_MAX, 3, 3};  // kernel, stride... missing entirely
+    CHECK(t.input_elements() == -1);
+    CHECK(t.output_shape()[2] == 0);
+    t.op = Op::AvgPool;
+    t.divisor_override = INT64_MIN;
+    CHECK_THAT(t.canonical_name(), Contains("_divm9223372036854775808"));
+    t.input = {-1, 2, 3};
+    CHECK(t.input_elements() == -1);
+}

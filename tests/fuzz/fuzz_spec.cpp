@@ -84,6 +84,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!st.ok()) {
         FUZZ_CHECK(fuzzcheck::one_line(st.message()));
         FUZZ_CHECK(st.message().rfind("field '", 0) == 0);  // every rule names its field
+        // The descriptive members are total: no crash, overflow or out-of-range access.
+        FUZZ_CHECK(fuzzcheck::one_line(s.describe()));
+        (void)s.canonical_name();
+        (void)s.input_memory_shape();
+        (void)s.output_memory_shape();
+        FUZZ_CHECK(s.input_elements() >= -1 && s.output_elements() >= -1);
         return 0;
     }
     fuzzcheck::check_valid_spec(s);
