@@ -53,7 +53,7 @@ TESTS ?= $(if $(filter $(abspath configs/default.json),$(abspath $(MANIFEST))),O
 configure: $(STAMP)
 	@mkdir -p $(dir $(BUILD)) && $(CMAKE) -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -Wno-dev \
 	  -DHalide_DIR="$(HALIDE_DIR)" -DPOOLGEN_MANIFEST="$(abspath $(MANIFEST))" \
-	  -DPOOLGEN_BUILD_TESTS=$(TESTS) >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log >&2; exit 1; }
+	  -DPOOLGEN_BUILD_TESTS=$(TESTS) $(CMAKE_ARGS) >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log >&2; exit 1; }
 
 build: configure
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
@@ -61,11 +61,12 @@ build: configure
 demo: build
 	$(BUILD)/poolgen check --time --min-time 0.1
 
-# The suite runs on the default manifest in ./build.
-test:
+# The suite runs on the default manifest in ./build, then again under sanitizers (below).
+test: fuzz-deps
 	@$(MAKE) --no-print-directory cross-deps
 	$(MAKE) --no-print-directory build BUILD=build MANIFEST=configs/default.json TESTS=ON
 	cd build && PATH="$(TOOLPATH)" ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory test-sanitize
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix "$(abspath $(PREFIX))"
@@ -77,3 +78,48 @@ env: $(STAMP)
 
 clean:
 	rm -rf build build.configure.log
+
+# --- Hardening (tests/fuzz, cmake/PoolgenSanitize.cmake; README "Limits").
+# clang and its libFuzzer runtime for the fuzz tests: installed when root, else the fuzz tests
+# print [SKIP]. Never required.
+FUZZ_APT_PACKAGES := clang libclang-rt-14-dev
+.PHONY: fuzz-deps test-sanitize test-asan test-tsan test-nightly fuzz
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "poolgen: installing Debian packages for the fuzz tests:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing \
+	      || echo "poolgen: could not install$$missing; the fuzz tests will be skipped" >&2; \
+	  else echo "poolgen: not root and$$missing missing: the fuzz tests will be skipped"; fi; fi
+
+# The whole suite with AddressSanitizer + UndefinedBehaviorSanitizer on libpoolgen, the CLI and
+# the tests (the Halide generator and the kernels it emits are not instrumented), and the
+# concurrency test with ThreadSanitizer. Each in its own tree, on the default manifest.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+           TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
+test-sanitize: test-asan test-tsan
+
+test-asan: deps
+	$(MAKE) --no-print-directory build BUILD=build-asan MANIFEST=configs/default.json TESTS=ON \
+	  CMAKE_ARGS="-DPOOLGEN_SANITIZE=address,undefined -DPOOLGEN_FUZZ=OFF"
+	cd build-asan && $(SAN_ENV) PATH="$(TOOLPATH)" ctest --output-on-failure -j $(JOBS)
+
+test-tsan: deps
+	$(MAKE) --no-print-directory configure BUILD=build-tsan MANIFEST=configs/default.json TESTS=ON \
+	  CMAKE_ARGS="-DPOOLGEN_SANITIZE=thread -DPOOLGEN_FUZZ=OFF"
+	$(CMAKE) --build build-tsan -j $(JOBS) --target poolgen_concurrency_tests
+	cd build-tsan/tests && $(SAN_ENV) ./poolgen_concurrency_tests "[concurrency]"
+
+# Longer runs, not part of `make test`: thousands of randomized differential cases with a fresh
+# seed (POOLGEN_DIFF_SEED / POOLGEN_DIFF_CASES to choose), and each fuzz target for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 600
+test-nightly:
+	$(MAKE) --no-print-directory build BUILD=build MANIFEST=configs/default.json TESTS=ON
+	build/tests/poolgen_tests "[.nightly]"
+	POOLGEN_DISPATCH_LEVEL=2 build/tests/poolgen_tests "[.nightly]"
+	POOLGEN_DISPATCH_LEVEL=1 build/tests/poolgen_tests "[.nightly]"
+
+fuzz: fuzz-deps
+	$(MAKE) --no-print-directory build BUILD=build MANIFEST=configs/default.json TESTS=ON
+	cd build && POOLGEN_FUZZ_SECONDS=$(FUZZ_SECONDS) PATH="$(TOOLPATH)" ctest --output-on-failure -L fuzz -j $(JOBS)

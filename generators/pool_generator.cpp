@@ -104,9 +104,18 @@ public:
                 tap_end[i] = Expr(in_size(i));
             } else {
                 const int64_t m = s.output_size[i];
-                // start = floor(i*n/m), end = ceil((i+1)*n/m)
-                first[i] = (sp[i] * static_cast<int>(n_in)) / static_cast<int>(m);
-                tap_end[i] = ((sp[i] + 1) * static_cast<int>(n_in) + static_cast<int>(m - 1)) / static_cast<int>(m);
+                // start = floor(i*n/m), end = ceil((i+1)*n/m). The products reach m*n + m - 1,
+                // past int32 for long inputs (n=65536 -> m=40000): then compute them in int64.
+                // start and end themselves are at most n and fit.
+                if (m * n_in + m - 1 <= std::numeric_limits<int32_t>::max()) {
+                    first[i] = (sp[i] * static_cast<int>(n_in)) / static_cast<int>(m);
+                    tap_end[i] = ((sp[i] + 1) * static_cast<int>(n_in) + static_cast<int>(m - 1)) / static_cast<int>(m);
+                } else {
+                    Expr o64 = cast<int64_t>(sp[i]);
+                    const Expr n64 = Expr(n_in), m64 = Expr(m);  // int64 constants
+                    first[i] = cast<int>((o64 * n64) / m64);
+                    tap_end[i] = cast<int>(((o64 + 1) * n64 + (m64 - 1)) / m64);
+                }
                 step[i] = 1;
                 int64_t kmax = 0, kmin = INT64_MAX;
                 for (int64_t o = 0; o < m; o++) {

@@ -1,9 +1,11 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <new>
 #include <sstream>
+#include <utility>
 
 #include <dlfcn.h>
 
@@ -120,6 +122,27 @@ void copy_strided(const halide_buffer_t *b, uint8_t *dense, bool to_dense) {
     }
 }
 
+// The bytes a host buffer may touch, [lo, hi), from its strides (negative strides included).
+std::pair<uintptr_t, uintptr_t> byte_range(const halide_buffer_t *b) {
+    const int64_t elem = (b->type.bits + 7) / 8;
+    int64_t lo = 0, hi = elem;
+    for (int d = 0; d < b->dimensions; d++) {
+        const int64_t span = int64_t(b->dim[d].extent - 1) * b->dim[d].stride * elem;
+        (span < 0 ? lo : hi) += span;
+    }
+    const uintptr_t host = reinterpret_cast<uintptr_t>(b->host);
+    return {host + uintptr_t(lo), host + uintptr_t(hi)};
+}
+
+// A kernel reads its input while it writes its outputs: no two may share memory.
+Status check_disjoint(const char *what_a, const halide_buffer_t *a, const char *what_b, const halide_buffer_t *b) {
+    if (!a || !b || !a->host || !b->host) return Status::Ok();  // device memory: the caller's
+    const auto ra = byte_range(a), rb = byte_range(b);
+    if (ra.first < rb.second && rb.first < ra.second)
+        return Status::Error(std::string(what_a) + " and " + what_b + " overlap in memory; pooling cannot run in place");
+    return Status::Ok();
+}
+
 // Whether a CUDA driver and a device are present; asked once per process. The Halide
 // runtime loads libcuda itself when a CUDA kernel first runs; this only decides quietly.
 bool cuda_present(std::string *why) {
@@ -234,6 +257,9 @@ Status Kernel::run(const halide_buffer_t *input, halide_buffer_t *output, halide
         return Status::Error("kernel '" + name() + "' does not return indices (return_indices is false); pass no indices");
     if (indices)
         if (Status s = check_buffer("indices", indices, kIndexType, out_shape, on_cuda); !s.ok()) return s;
+    if (Status s = check_disjoint("input", input, "output", output); !s.ok()) return s;
+    if (Status s = check_disjoint("input", input, "indices", indices); !s.ok()) return s;
+    if (Status s = check_disjoint("output", output, "indices", indices); !s.ok()) return s;
     const KernelVariant &variant = on_cuda ? info_.cuda : info_.cpu;
 
     // Device buffers are used in place: they must be dense, with min 0.

@@ -1,6 +1,8 @@
 #include "poolgen/manifest.h"
 
+#include <cstdio>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -19,15 +21,92 @@ struct FieldError {
 
 [[noreturn]] void fail(const std::string &field, const std::string &rule) { throw FieldError{field, rule}; }
 
+// Text from the manifest, made safe for a one-line message: control and non-ASCII bytes
+// escaped, long text cut. Names and keys are user data; they must not break the line.
+std::string printable(const std::string &s, size_t max = 64) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+        if (out.size() >= max) {
+            out += "...";
+            break;
+        }
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+// A JSON value as it appears in a message: ASCII only, one line, at most about 80 characters.
+std::string shown(const json &v) { return printable(v.dump(-1, ' ', true), 80); }
+
+// What the parse callback found: duplicate keys (nlohmann keeps the last one silently) and
+// nesting deeper than any manifest needs. Tracks the JSON path of the current position.
+struct ParseGuard {
+    static constexpr int kMaxDepth = 16;  // a manifest nests 4 deep
+    struct Frame {
+        bool array = false;
+        size_t index = 0;  // arrays: the element being parsed
+        std::string key;   // objects: the latest key
+        std::set<std::string> keys;
+    };
+    std::vector<Frame> stack;
+    bool duplicate = false;
+    std::vector<std::string> dup_path;  // path tokens: keys, or "[i]" for array elements
+    struct TooDeep {};
+
+    std::vector<std::string> path() const {
+        std::vector<std::string> p;
+        for (const Frame &f : stack) p.push_back(f.array ? "[" + std::to_string(f.index) + "]" : f.key);
+        return p;
+    }
+    void element_done() {
+        if (!stack.empty() && stack.back().array) stack.back().index++;
+    }
+    bool operator()(int depth, json::parse_event_t event, json &parsed) {
+        using E = json::parse_event_t;
+        switch (event) {
+        case E::object_start:
+        case E::array_start:
+            if (depth > kMaxDepth) throw TooDeep{};
+            stack.push_back(Frame{event == E::array_start, 0, {}, {}});
+            break;
+        case E::key: {
+            Frame &f = stack.back();
+            f.key = parsed.get<std::string>();
+            if (!f.keys.insert(f.key).second && !duplicate) {
+                duplicate = true;
+                dup_path = path();
+            }
+            break;
+        }
+        case E::object_end:
+        case E::array_end:
+            stack.pop_back();
+            element_done();
+            break;
+        case E::value:
+            element_done();
+            break;
+        }
+        return true;
+    }
+};
+
 int64_t get_int(const json &v, const std::string &field) {
-    if (!v.is_number_integer()) fail(field, "must be an integer, got " + std::string(v.type_name()) + " " + v.dump());
+    if (!v.is_number_integer()) fail(field, "must be an integer, got " + std::string(v.type_name()) + " " + shown(v));
     if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-        fail(field, "is out of range: " + v.dump());
+        fail(field, "is out of range: " + shown(v));
     return v.get<int64_t>();
 }
 
 bool get_bool(const json &v, const std::string &field) {
-    if (!v.is_boolean()) fail(field, "must be true or false, got " + v.dump());
+    if (!v.is_boolean()) fail(field, "must be true or false, got " + shown(v));
     return v.get<bool>();
 }
 
@@ -41,7 +120,7 @@ std::vector<int64_t> get_dims(const json &v, const std::string &field, bool allo
     if (!v.is_array() || v.empty())
         fail(field, std::string(allow_scalar ? "must be an integer or a non-empty list of integers"
                                              : "must be a non-empty list of integers") +
-                        ", got " + v.dump());
+                        ", got " + shown(v));
     for (const auto &e : v) out.push_back(get_int(e, field));
     return out;
 }
@@ -82,17 +161,17 @@ ManifestKernel parse_kernel(const json &k) {
     ManifestKernel mk;
     if (!k.is_object()) fail("", "each kernel must be a JSON object, got " + std::string(k.type_name()));
     if (!k.contains("name")) fail("name", "is required");
-    if (!k["name"].is_string()) fail("name", "must be a string, got " + k["name"].dump());
+    if (!k["name"].is_string()) fail("name", "must be a string, got " + shown(k["name"]));
     mk.name = k["name"].get<std::string>();
     if (!is_valid_kernel_name(mk.name))
-        fail("name", "must be a C identifier of at most 64 characters ([A-Za-z_][A-Za-z0-9_]*), got " + k["name"].dump());
+        fail("name", "must be a C identifier of at most 64 characters ([A-Za-z_][A-Za-z0-9_]*), got " + shown(k["name"]));
 
     if (!k.contains("op")) fail("op", "is required");
-    if (!k["op"].is_string()) fail("op", "must be a string, got " + k["op"].dump());
+    if (!k["op"].is_string()) fail("op", "must be a string, got " + shown(k["op"]));
     auto op = parse_op(k["op"].get<std::string>());
     if (!op)
         fail("op", "must be one of max_pool, avg_pool, adaptive_max_pool, adaptive_avg_pool, global_max_pool, "
-                   "global_avg_pool; got " + k["op"].dump());
+                   "global_avg_pool; got " + shown(k["op"]));
     PoolSpec &s = mk.spec;
     s.op = *op;
 
@@ -100,19 +179,19 @@ ManifestKernel parse_kernel(const json &k) {
     for (const auto &[key, value] : k.items()) {
         (void)value;
         if (!allowed.count(key))
-            fail(key, std::string("is not a field of ") + to_string(s.op) + " (its fields: " + join_keys(allowed) + ")");
+            fail(printable(key), std::string("is not a field of ") + to_string(s.op) + " (its fields: " + join_keys(allowed) + ")");
     }
 
     if (k.contains("dtype")) {
-        if (!k["dtype"].is_string()) fail("dtype", "must be a string, got " + k["dtype"].dump());
+        if (!k["dtype"].is_string()) fail("dtype", "must be a string, got " + shown(k["dtype"]));
         auto dt = parse_dtype(k["dtype"].get<std::string>());
-        if (!dt) fail("dtype", "must be one of f32, got " + k["dtype"].dump());
+        if (!dt) fail("dtype", "must be one of f32, got " + shown(k["dtype"]));
         s.dtype = *dt;
     }
     if (k.contains("layout")) {
-        if (!k["layout"].is_string()) fail("layout", "must be a string, got " + k["layout"].dump());
+        if (!k["layout"].is_string()) fail("layout", "must be a string, got " + shown(k["layout"]));
         auto l = parse_layout(k["layout"].get<std::string>());
-        if (!l) fail("layout", "must be \"nchw\" (channels first) or \"nhwc\" (channels last), got " + k["layout"].dump());
+        if (!l) fail("layout", "must be \"nchw\" (channels first) or \"nhwc\" (channels last), got " + shown(k["layout"]));
         s.layout = *l;
     }
     if (k.contains("description") && !k["description"].is_string())
@@ -120,7 +199,7 @@ ManifestKernel parse_kernel(const json &k) {
     if (!k.contains("input")) fail("input", "is required (logical N, C, spatial sizes...)");
     s.input = get_dims(k["input"], "input", false);
     if (s.input.size() < 3 || s.input.size() > 5)
-        fail("input", "must list N, C and 1 to 3 spatial sizes (3 to 5 entries), got " + k["input"].dump());
+        fail("input", "must list N, C and 1 to 3 spatial sizes (3 to 5 entries), got " + shown(k["input"]));
     const size_t rank = s.input.size() - 2;
 
     auto dims_field = [&](const char *name, std::vector<int64_t> &dst) {
@@ -128,7 +207,7 @@ ManifestKernel parse_kernel(const json &k) {
         dst = get_dims(k[name], name, true);
         if (dst.size() != 1 && dst.size() != rank)
             fail(name, "must be one integer or a list of " + std::to_string(rank) + " (one per spatial dim), got " +
-                           k[name].dump());
+                           shown(k[name]));
     };
     if (is_windowed(s.op)) {
         if (!k.contains("kernel")) fail("kernel", "is required for " + std::string(to_string(s.op)));
@@ -148,7 +227,7 @@ ManifestKernel parse_kernel(const json &k) {
         if (os.is_array()) {
             if (os.size() != rank)
                 fail("output_size", "must be one integer or a list of " + std::to_string(rank) + " (one per spatial dim), got " +
-                                        os.dump());
+                                        shown(os));
             for (size_t i = 0; i < os.size(); i++)
                 s.output_size.push_back(os[i].is_null() ? s.input[2 + i] : get_int(os[i], "output_size"));
         } else {
@@ -159,14 +238,14 @@ ManifestKernel parse_kernel(const json &k) {
 
     if (k.contains("targets")) {
         const json &t = k["targets"];
-        if (!t.is_array() || t.empty()) fail("targets", "must be a non-empty list of \"cpu\" and/or \"cuda\", got " + t.dump());
+        if (!t.is_array() || t.empty()) fail("targets", "must be a non-empty list of \"cpu\" and/or \"cuda\", got " + shown(t));
         mk.cpu = mk.cuda = false;
         for (const auto &e : t) {
-            if (!e.is_string()) fail("targets", "entries must be \"cpu\" or \"cuda\", got " + e.dump());
+            if (!e.is_string()) fail("targets", "entries must be \"cpu\" or \"cuda\", got " + shown(e));
             const std::string v = e.get<std::string>();
             bool &flag = v == "cpu" ? mk.cpu : mk.cuda;
-            if (v != "cpu" && v != "cuda") fail("targets", "entries must be \"cpu\" or \"cuda\", got " + e.dump());
-            if (flag) fail("targets", "lists " + e.dump() + " twice");
+            if (v != "cpu" && v != "cuda") fail("targets", "entries must be \"cpu\" or \"cuda\", got " + shown(e));
+            if (flag) fail("targets", "lists " + shown(e) + " twice");
             flag = true;
         }
     }
@@ -190,12 +269,53 @@ bool is_valid_kernel_name(const std::string &name) {
     return true;
 }
 
+namespace {
+
+// "kernel 'name' (kernels[i])" when kernels[i] is an object with a string name, else "kernels[i]".
+std::string kernel_where(const json &doc, size_t i) {
+    const std::string at = "kernels[" + std::to_string(i) + "]";
+    if (doc.is_object() && doc.contains("kernels") && doc["kernels"].is_array() && i < doc["kernels"].size()) {
+        const json &k = doc["kernels"][i];
+        if (k.is_object() && k.contains("name") && k["name"].is_string())
+            return "kernel '" + printable(k["name"].get<std::string>()) + "' (" + at + ")";
+    }
+    return at;
+}
+
+std::string lower(std::string s) {
+    for (char &c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+}  // namespace
+
 Status parse_manifest(const std::string &text, Manifest *out) {
     json doc;
+    ParseGuard guard;
     try {
-        doc = json::parse(text);
-    } catch (const json::parse_error &e) {
-        return Status::Error(std::string("not valid JSON: ") + e.what());
+        doc = json::parse(text, std::ref(guard));
+    } catch (const json::exception &e) {  // parse_error, or out_of_range for numbers like 1e400
+        return Status::Error("not valid JSON: " + printable(e.what(), 200));
+    } catch (const ParseGuard::TooDeep &) {
+        return Status::Error("not a manifest: JSON nested deeper than " + std::to_string(ParseGuard::kMaxDepth) + " levels");
+    } catch (const std::exception &e) {
+        return Status::Error("cannot parse the manifest: " + printable(e.what(), 200));
+    }
+    if (guard.duplicate) {
+        // Same form as the other errors: kernel, field, rule. JSON keeps only the last value.
+        const auto &p = guard.dup_path;
+        std::string where, field;
+        if (p.size() == 3 && p[0] == "kernels" && p[1].size() > 2 && p[1].front() == '[') {
+            where = kernel_where(doc, std::stoul(p[1].substr(1)));
+            field = p[2];
+        } else {
+            for (size_t i = 0; i + 1 < p.size(); i++)
+                where += (i == 0 || p[i].front() == '[' ? "" : ".") + printable(p[i]);
+            field = p.empty() ? "" : p.back();
+        }
+        return Status::Error((where.empty() ? "" : where + ": ") + "field '" + printable(field) +
+                             "': appears more than once in the same object (JSON keys must be unique)");
     }
     std::string where;
     try {
@@ -203,22 +323,24 @@ Status parse_manifest(const std::string &text, Manifest *out) {
         for (const auto &[key, value] : doc.items()) {
             (void)value;
             if (key != "version" && key != "kernels" && key != "description")
-                fail(key, "is not a manifest field (fields: version, kernels, description)");
+                fail(printable(key), "is not a manifest field (fields: version, kernels, description)");
         }
         if (!doc.contains("version")) fail("version", "is required (this poolgen reads version 1)");
         if (!doc["version"].is_number_integer() || doc["version"].get<int64_t>() != 1)
-            fail("version", "must be 1 (this poolgen reads manifest version 1), got " + doc["version"].dump());
+            fail("version", "must be 1 (this poolgen reads manifest version 1), got " + shown(doc["version"]));
+        if (doc.contains("description") && !doc["description"].is_string())
+            fail("description", "must be a string, got " + shown(doc["description"]));
         if (!doc.contains("kernels") || !doc["kernels"].is_array() || doc["kernels"].empty())
             fail("kernels", "must be a non-empty list of kernel objects");
         Manifest m;
+        // Names become file names too: unique ignoring case, for case-insensitive file systems.
         std::set<std::string> names;
         for (size_t i = 0; i < doc["kernels"].size(); i++) {
             const json &k = doc["kernels"][i];
-            where = "kernels[" + std::to_string(i) + "]";
-            if (k.is_object() && k.contains("name") && k["name"].is_string())
-                where = "kernel '" + k["name"].get<std::string>() + "' (kernels[" + std::to_string(i) + "])";
+            where = kernel_where(doc, i);
             ManifestKernel mk = parse_kernel(k);
-            if (!names.insert(mk.name).second) fail("name", "is used by an earlier kernel; names must be unique");
+            if (!names.insert(lower(mk.name)).second)
+                fail("name", "is used by an earlier kernel; names must be unique (ignoring case: they become file names)");
             m.kernels.push_back(std::move(mk));
         }
         *out = std::move(m);
@@ -228,7 +350,7 @@ Status parse_manifest(const std::string &text, Manifest *out) {
         if (!e.field.empty()) msg += "field '" + e.field + "': ";
         return Status::Error(msg + e.rule);
     } catch (const std::exception &e) {
-        return Status::Error((where.empty() ? "" : where + ": ") + e.what());
+        return Status::Error((where.empty() ? "" : where + ": ") + printable(e.what(), 200));
     }
 }
 

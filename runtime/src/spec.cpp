@@ -217,6 +217,36 @@ Status PoolSpec::validate() const {
                                      " with kernel " + fmt_dims(kernel) + ", stride " + fmt_dims(stride) + ", padding " +
                                      fmt_dims(padding) + ", dilation " + fmt_dims(dilation) +
                                      (ceil_mode ? ", ceil_mode" : "") + "; every output size must be >= 1");
+        // poolgen's limit, not PyTorch's: the kernels compute window positions, and for indices flat
+        // plane indices, in 32-bit integers. Every term is bounded by kMaxDim-sized factors above, so
+        // this int64 arithmetic cannot overflow: d*(k-1) < 2^62, (o-1)*s <= n + 2p + s.
+        for (size_t i = 0; i < r; i++) {
+            const int64_t n = input[2 + i], k = kernel[i], st = stride[i], p = padding[i], d = dilation[i];
+            if (n + 2 * p > kMaxDim)
+                return err("padding", "input size plus twice the padding must be at most " + std::to_string(kMaxDim) +
+                                          " (kernels index with 32-bit integers), got " + std::to_string(n) + " + 2*" +
+                                          std::to_string(p) + dim_note(i, r));
+            const int64_t span = (out[1 + i] - 1) * st + d * (k - 1);
+            if (span > kMaxDim)
+                return err(d > 1 ? "dilation" : "kernel",
+                           "the windows span " + std::to_string(span + 1) + " positions, more than " +
+                               std::to_string(kMaxDim) + " (kernels index with 32-bit integers)" + dim_note(i, r));
+        }
+        if (return_indices) {
+            // Largest flat index (in magnitude) a kernel may form: per dim the largest tap position,
+            // the first in-bounds tap of a window in the padding (at most d-1), the last input
+            // element, or the most negative tap (-p).
+            int64_t flat = 0;
+            for (size_t i = 0; i < r; i++) {
+                const int64_t n = input[2 + i], hi = (out[1 + i] - 1) * stride[i] - padding[i] + dilation[i] * (kernel[i] - 1);
+                const int64_t top = std::max({hi, dilation[i] - 1, n - 1, padding[i]});
+                if (flat > (kMaxDim - top) / n)
+                    return err(*std::max_element(dilation.begin(), dilation.end()) > 1 ? "dilation" : "input",
+                               "window taps reach flat plane indices past " + std::to_string(kMaxDim) +
+                                   " (indices are computed with 32-bit integers)");
+                flat = flat * n + top;
+            }
+        }
     } else {
         if (!kernel.empty() || !stride.empty() || !padding.empty() || !dilation.empty() || ceil_mode)
             return err(!kernel.empty() ? "kernel" : !stride.empty() ? "stride" : !padding.empty() ? "padding"
@@ -248,10 +278,20 @@ Status PoolSpec::validate() const {
 }
 
 std::vector<int64_t> PoolSpec::output_shape() const {
+    // Total on any spec, so that describe() and friends never overflow or index out of range:
+    // a dim whose parameters are missing or out of range comes out as 0 (validate() says why).
+    auto in_range = [](int64_t v) { return v >= -kMaxDim && v <= kMaxDim; };
     std::vector<int64_t> out = input;
     for (int i = 0; i < rank(); i++) {
-        if (is_windowed(op)) out[2 + i] = pooled_output_size(input[2 + i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode);
-        else out[2 + i] = output_size[i];
+        const size_t j = static_cast<size_t>(i);
+        if (is_windowed(op)) {
+            const bool ok = j < kernel.size() && j < stride.size() && j < padding.size() && j < dilation.size() &&
+                            in_range(input[2 + j]) && in_range(kernel[j]) && stride[j] > 0 && stride[j] <= kMaxDim &&
+                            in_range(padding[j]) && in_range(dilation[j]);
+            out[2 + j] = ok ? pooled_output_size(input[2 + j], kernel[j], stride[j], padding[j], dilation[j], ceil_mode) : 0;
+        } else {
+            out[2 + j] = j < output_size.size() ? output_size[j] : 0;
+        }
     }
     return out;
 }
@@ -268,16 +308,17 @@ static std::vector<int64_t> to_memory(const std::vector<int64_t> &logical, Layou
 std::vector<int64_t> PoolSpec::input_memory_shape() const { return to_memory(input, layout); }
 std::vector<int64_t> PoolSpec::output_memory_shape() const { return to_memory(output_shape(), layout); }
 
-int64_t PoolSpec::input_elements() const {
+// -1 when a size is negative or the product does not fit int64 (invalid specs only).
+static int64_t checked_product(const std::vector<int64_t> &v) {
     int64_t e = 1;
-    for (int64_t v : input) e *= v;
+    for (int64_t x : v) {
+        if (x < 0 || __builtin_mul_overflow(e, x, &e)) return -1;
+    }
     return e;
 }
-int64_t PoolSpec::output_elements() const {
-    int64_t e = 1;
-    for (int64_t v : output_shape()) e *= v;
-    return e;
-}
+
+int64_t PoolSpec::input_elements() const { return checked_product(input); }
+int64_t PoolSpec::output_elements() const { return checked_product(output_shape()); }
 
 std::string PoolSpec::describe() const {
     std::ostringstream os;
@@ -304,7 +345,10 @@ std::string PoolSpec::canonical_name() const {
         if (op == Op::MaxPool) os << "_d" << fmt_dims(dilation);
         if (ceil_mode) os << "_ceil";
         if (op == Op::AvgPool && !count_include_pad) os << "_xpad";
-        if (divisor_override) os << "_div" << (*divisor_override < 0 ? "m" : "") << std::abs(*divisor_override);
+        if (divisor_override) {
+            const int64_t d = *divisor_override;  // INT64_MIN has no int64 magnitude
+            os << "_div" << (d < 0 ? "m" : "") << (d < 0 ? 0 - static_cast<uint64_t>(d) : static_cast<uint64_t>(d));
+        }
     } else if (op == Op::AdaptiveAvgPool || op == Op::AdaptiveMaxPool) {
         os << "_o" << fmt_dims(output_size);
     }

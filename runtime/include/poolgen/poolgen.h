@@ -50,6 +50,7 @@ public:
     // null for kernels that do not.
     Status run(const void *input, void *output, int64_t *indices = nullptr, Device device = Device::Auto) const;
     // Halide buffers with any valid strides; checked against the spec before any access.
+    // Input, output and indices must not overlap in memory (no in-place pooling).
     Status run(const halide_buffer_t *input, halide_buffer_t *output, halide_buffer_t *indices = nullptr,
                Device device = Device::Auto) const;
 
@@ -65,7 +66,9 @@ public:
     const Kernel *find(const PoolSpec &spec, Device device, Status *why = nullptr) const;
     const std::vector<const Kernel *> &kernels() const { return view_; }
 
-    // Called by generated registry tables at start-up.
+    // Called by generated registry tables at start-up. Not synchronized: only static
+    // initializers may call it, before other threads use the registry (every other member
+    // is read-only and safe to call from any number of threads).
     void add(KernelInfo info);
 
 private:

@@ -60,13 +60,14 @@ struct PoolSpec {
     // Call on a normalized spec.
     Status validate() const;
 
-    // Logical output shape (N, C, spatial...) by PyTorch's arithmetic; valid specs only.
+    // Logical output shape (N, C, spatial...) by PyTorch's arithmetic. Meaningful for valid
+    // specs; on others it never fails, and a dim it cannot compute is 0.
     std::vector<int64_t> output_shape() const;
 
     // Shapes as laid out in memory (N, spatial..., C for nhwc), outermost first.
     std::vector<int64_t> input_memory_shape() const;
     std::vector<int64_t> output_memory_shape() const;
-    int64_t input_elements() const;
+    int64_t input_elements() const;   // -1 if a size is negative or the count overflows int64
     int64_t output_elements() const;
 
     // Canonical one-line description, e.g.
