@@ -39,9 +39,9 @@ def spatial_sizes(rng, rank):
     return [rng.choice([1, 2, 3, rng.randint(1, top), rng.randint(1, top), rng.randint(4, top)]) for _ in range(rank)]
 
 
-def draw_kernel(rng, name):
-    """One random valid kernel entry, or None when the draw broke a rule (the caller redraws)."""
-    op = rng.choice(OPS)
+def draw_kernel(rng, name, op):
+    """One random valid kernel entry for `op`, or None when the draw broke a rule (the caller
+    draws again, keeping the op so that windowed ops, refused more often, are not crowded out)."""
     rank = rng.choice([1, 2, 2, 2, 3])
     n, c = rng.choice([1, 1, 2, 3]), rng.choice([1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 24, 32, 33])
     sizes = spatial_sizes(rng, rank)
@@ -110,10 +110,14 @@ def main():
     args = ap.parse_args()
     rng = random.Random(args.seed)
     kernels = []
+    weights = {"max_pool": 3, "avg_pool": 3, "adaptive_max_pool": 2, "adaptive_avg_pool": 2,
+               "global_max_pool": 1, "global_avg_pool": 1}
     while len(kernels) < args.count:
-        k = draw_kernel(rng, "r%d_%03d" % (args.seed, len(kernels)))
-        if k is not None:
-            kernels.append(k)
+        op = rng.choices(OPS, weights=[weights[o] for o in OPS])[0]
+        k = None
+        while k is None:
+            k = draw_kernel(rng, "r%d_%03d" % (args.seed, len(kernels)), op)
+        kernels.append(k)
     doc = {"version": 1,
            "description": "random valid kernels: tests/random_manifest.py --seed %d --count %d" % (args.seed, args.count),
            "kernels": kernels}
