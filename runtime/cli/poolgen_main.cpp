@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "HalideRuntime.h"
+#include "bench.h"
 #include "poolgen/manifest.h"
 #include "poolgen/npy.h"
 #include "poolgen/poolgen.h"
@@ -88,13 +89,6 @@ double median_ms(F f, double min_seconds) {
              (std::chrono::duration<double>(clock::now() - start).count() < min_seconds && samples.size() < 10000));
     std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
     return samples[samples.size() / 2];
-}
-
-void set_threads(int threads) {
-    if (threads <= 0) return;
-    // A started thread pool does not shrink: shut it down first.
-    halide_shutdown_thread_pool();
-    halide_set_num_threads(threads);
 }
 
 std::string fmt(double v, int prec = 3) {
@@ -282,48 +276,6 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
     return failures ? 1 : 0;
 }
 
-// Times every kernel and the reference loops; GB/s counts one read of the input and one
-// write of the output (and indices).
-int cmd_bench(const std::vector<std::string> &names, int threads, const std::string &json_path, double min_time) {
-    const auto ks = kernels_named(names);
-    set_threads(threads);
-    std::ostringstream js;
-    js << "{\"machine\": {\"threads\": " << threads << "}, \"results\": [";
-    bool first = true;
-    std::printf("%-32s  %-10s  %10s  %8s\n", "kernel", "impl", "median ms", "GB/s");
-    for (const Kernel *k : ks) {
-        const PoolSpec &s = k->spec();
-        std::vector<float> in = random_input(s, 1, false), out(static_cast<size_t>(s.output_elements()));
-        std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
-        const double bytes = 4.0 * s.input_elements() + 4.0 * s.output_elements() + 8.0 * idx.size();
-        struct Row { const char *impl; double ms; };
-        std::vector<Row> rows;
-        rows.push_back({"poolgen", median_ms([&] { (void)k->run(in.data(), out.data(), s.return_indices ? idx.data() : nullptr); }, min_time)});
-        rows.push_back({"reference", median_ms([&] { (void)reference::run(s, in.data(), out.data(), s.return_indices ? idx.data() : nullptr); }, min_time)});
-        for (const Row &r : rows) {
-            const double gbps = bytes / (r.ms * 1e-3) / 1e9;
-            std::printf("%-32s  %-10s  %10s  %8s\n", k->name().c_str(), r.impl, fmt(r.ms, 4).c_str(), fmt(gbps, 2).c_str());
-            js << (first ? "\n  " : ",\n  ") << "{\"kernel\": \"" << json_escape(k->name()) << "\", \"impl\": \"" << r.impl
-               << "\", \"threads\": " << threads << ", \"median_ms\": " << r.ms << ", \"gbps\": " << gbps << "}";
-            first = false;
-        }
-    }
-    js << "\n]}\n";
-    if (!json_path.empty()) {
-        const std::string tmp = json_path + ".tmp";
-        {
-            std::ofstream f(tmp, std::ios::trunc);
-            f << js.str();
-            if (!f.good()) fail(json_path + ": cannot write");
-        }
-        if (std::rename(tmp.c_str(), json_path.c_str()) != 0) {
-            std::remove(tmp.c_str());
-            fail(json_path + ": cannot write");
-        }
-    }
-    return 0;
-}
-
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -335,6 +287,7 @@ int main(int argc, char **argv) {
     uint64_t seed = 1;
     int threads = 0;
     double min_time = 0.2;
+    poolgen::bench::Options bench_opt;
 
     auto *validate = app.add_subcommand("validate", "check a manifest without building anything");
     validate->add_option("FILE", path, "manifest (JSON, version 1)")->required();
@@ -357,7 +310,10 @@ int main(int argc, char **argv) {
     bench->add_option("NAME", names, "kernels (default: all)");
     bench->add_option("--threads", threads, "threads for the kernels (default: all cores)");
     bench->add_option("--json", json_path, "write the results as JSON");
-    bench->add_option("--min-time", min_time, "seconds of repetitions per timing");
+    bench->add_option("--min-time", bench_opt.min_time, "seconds per timed repetition (default 0.2)");
+    bench->add_option("--repeats", bench_opt.repeats, "timed repetitions per implementation; the median is reported (default 5)");
+    bench->add_option("--cold-mb", bench_opt.cold_mb, "rotate buffers over at least this many MB; 0: warm cache (default 128)");
+    bench->add_option("--anchors", bench_opt.anchors, "anchor libraries to load (default: onednn libtorch)");
 
     try {
         app.parse(argc, argv);
@@ -374,7 +330,13 @@ int main(int argc, char **argv) {
         if (*list) return cmd_list(as_json);
         if (*run) return cmd_run(name, in_path, out_path, idx_path, device, check);
         if (*chk) return cmd_check(names, device, seed, timed, min_time);
-        if (*bench) return cmd_bench(names, threads, json_path, min_time);
+        if (*bench) {
+            bench_opt.names = names;
+            bench_opt.threads = threads;
+            bench_opt.json_path = json_path;
+            for (int i = 0; i < argc; i++) bench_opt.command_line += (i ? " " : "") + std::string(argv[i]);
+            return poolgen::bench::run(bench_opt);
+        }
     } catch (const Failure &f) {
         std::cerr << "poolgen: error: " << f.message << "\n";
         return 1;
