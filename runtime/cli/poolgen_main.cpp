@@ -14,6 +14,7 @@
 
 #include "HalideRuntime.h"
 #include "bench.h"
+#include "tune.h"
 #include "poolgen/manifest.h"
 #include "poolgen/npy.h"
 #include "poolgen/poolgen.h"
@@ -306,6 +307,31 @@ int main(int argc, char **argv) {
     chk->add_option("--seed", seed, "random seed");
     chk->add_flag("--time", timed, "also time each kernel against the reference loops");
     chk->add_option("--min-time", min_time, "seconds of repetitions per timing");
+    poolgen::bench::TuneOptions tune_opt;
+    poolgen::bench::TrialOptions trial_opt;
+    auto *tune = app.add_subcommand("tune", "search schedule knobs for one kernel on this machine; write the winner to schedules/db");
+    tune->add_option("NAME", tune_opt.name, "kernel")->required();
+    tune->add_option("--device", device, "cpu (the only device tuned so far)");
+    tune->add_option("--budget", tune_opt.budget_s, "seconds for the search (default 600)");
+    tune->add_option("--threads", tune_opt.threads, "threads to tune for (default: all cores)");
+    tune->add_option("--seed", tune_opt.seed, "fixes the candidate order (default 1)");
+    tune->add_option("--db", tune_opt.db_dir, "schedule db directory (default: the source tree's schedules/db)");
+    tune->add_option("--work-dir", tune_opt.work_dir, "trial files and trials.jsonl (default: tune/NAME beside this program)");
+    tune->add_flag("--fresh", tune_opt.fresh, "forget earlier trials instead of resuming");
+    tune->add_option("--candidate", tune_opt.candidates, "try only these (knobs 'name:value,...' or 'autoscheduler:Name')");
+    tune->add_option("--confirm", tune_opt.confirm, "best trials re-timed side by side at the end (default 4)");
+    tune->add_option("--min-time", tune_opt.min_time, "seconds per timed repetition (default 0.2)");
+    tune->add_option("--repeats", tune_opt.repeats, "timed repetitions per candidate (default 5)");
+    tune->add_flag("--no-db", [&](int64_t) { tune_opt.write_db = false; }, "report the winner without writing schedules/db");
+    auto *trial = app.add_subcommand("tune-trial", "");  // internal: one trial process of poolgen tune
+    trial->group("");
+    trial->add_option("NAME", trial_opt.name)->required();
+    trial->add_option("--lib", trial_opt.libs)->required();
+    trial->add_option("--threads", trial_opt.threads);
+    trial->add_option("--min-time", trial_opt.min_time);
+    trial->add_option("--repeats", trial_opt.repeats);
+    trial->add_option("--cold-mb", trial_opt.cold_mb);
+    trial->add_option("--seed", trial_opt.seed);
     auto *bench = app.add_subcommand("bench", "median times and GB/s");
     bench->add_option("NAME", names, "kernels (default: all)");
     bench->add_option("--threads", threads, "threads for the kernels (default: all cores)");
@@ -330,6 +356,11 @@ int main(int argc, char **argv) {
         if (*list) return cmd_list(as_json);
         if (*run) return cmd_run(name, in_path, out_path, idx_path, device, check);
         if (*chk) return cmd_check(names, device, seed, timed, min_time);
+        if (*tune) {
+            if (device != "cpu" && device != "auto") fail("--device: only cpu kernels are tuned so far, got '" + device + "'");
+            return poolgen::bench::tune(tune_opt);
+        }
+        if (*trial) return poolgen::bench::tune_trial(trial_opt);
         if (*bench) {
             bench_opt.names = names;
             bench_opt.threads = threads;
