@@ -175,16 +175,18 @@ std::string build_candidate(const PoolSpec &spec, const std::string &candidate, 
     std::remove(log.c_str());
     std::vector<std::string> gen = {POOLGEN_GENERATOR_PATH, "-g", "poolgen_pool", "-f", "poolgen_trial", "-o", dir,
                                     "-e", "static_library,c_header"};
+    // IEEE float semantics, as the kernels are built (PyTorch's NaN rules and rounding).
+    const std::string full_target = target + "-strict_float";
     if (candidate.rfind("autoscheduler:", 0) == 0) {
         const std::string as = candidate.substr(14), plugin = plugin_for(as);
         if (plugin.empty()) return "unknown autoscheduler " + as;
         gen.push_back("-p");
         gen.push_back(plugin);
-        gen.push_back("target=" + target);
+        gen.push_back("target=" + full_target);
         gen.push_back("autoscheduler=" + as);
         if (as != "Li2018") gen.push_back("autoscheduler.parallelism=" + std::to_string(threads));
     } else {
-        gen.push_back("target=" + target);
+        gen.push_back("target=" + full_target);
         gen.push_back("cpu_schedule=" + candidate);
     }
     for (const std::string &p : schedules::generator_params(spec)) gen.push_back(p);
@@ -472,6 +474,14 @@ int tune(const TuneOptions &o) {
         if (winner < 0 || final[i].median_ms < final[winner].median_ms) winner = static_cast<int>(i);
     }
     if (winner < 0) fail("the final comparison failed; see " + work + "/final.log");
+    // A winner within the noise of the defaults is no reason to leave them: the defaults stay
+    // unless beaten by more than 3% in the side-by-side comparison.
+    for (size_t i = 0; i < final.size(); i++)
+        if (final[i].ok && finalists[i].candidate == defaults && final[winner].median_ms > final[i].median_ms / 1.03) {
+            if (static_cast<int>(i) != winner)
+                std::printf("  fastest %s is within 3%% of the defaults: keeping the defaults\n", finalists[winner].candidate.c_str());
+            winner = static_cast<int>(i);
+        }
     const Trial &w = finalists[winner];
     std::printf("  winner: %s: %.4f ms", w.candidate.c_str(), final[winner].median_ms);
     if (default_ms > 0) std::printf(" (defaults %.4f ms: %.2fx)", default_ms, default_ms / final[winner].median_ms);
