@@ -22,8 +22,9 @@ set(POOLGEN_INSTALL_HALIDE_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/poolgen/halid
 
 # poolgen-manifest as an ordinary target for the package (the in-tree configure step keeps
 # using the copy compiled at configure time).
-add_executable(poolgen_manifest runtime/cli/manifest_tool.cpp ${POOLGEN_MANIFEST_SOURCES})
+add_executable(poolgen_manifest runtime/cli/manifest_tool.cpp schedules/schedule_db.cpp ${POOLGEN_MANIFEST_SOURCES})
 target_link_libraries(poolgen_manifest PRIVATE poolgen_spec nlohmann_json::nlohmann_json)
+target_include_directories(poolgen_manifest PRIVATE schedules)
 set_target_properties(poolgen_manifest PROPERTIES OUTPUT_NAME poolgen-manifest EXPORT_NAME manifest_tool)
 
 set_target_properties(poolgen_pool_generator PROPERTIES EXPORT_NAME pool_generator)

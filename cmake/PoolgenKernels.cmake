@@ -63,6 +63,7 @@ function(poolgen_add_kernels TARGET)
     execute_process(
         COMMAND "${POOLGEN_MANIFEST_TOOL}" emit "${manifest}" --set "${TARGET}"
                 --cmake "${out}/kernels.cmake" --registry "${out}/registry.cpp"
+                --db "${POOLGEN_SCHEDULE_DB}" --cpu-targets "${POOLGEN_CPU_TARGETS}" --halide-version "${Halide_VERSION}"
         RESULT_VARIABLE rc
         OUTPUT_QUIET)
     # The tool's own one-line error (kernel, field, rule) has gone to stderr unwrapped.
@@ -70,6 +71,11 @@ function(poolgen_add_kernels TARGET)
         message(FATAL_ERROR "poolgen: manifest ${manifest} is invalid (the line above says why); nothing was generated")
     endif ()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${manifest}")
+    if (POOLGEN_SCHEDULE_DB AND IS_DIRECTORY "${POOLGEN_SCHEDULE_DB}")
+        # A new or changed db entry re-runs the configure step.
+        file(GLOB _db_files "${POOLGEN_SCHEDULE_DB}/*.json")
+        set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${POOLGEN_SCHEDULE_DB}" ${_db_files})
+    endif ()
     include("${out}/kernels.cmake")
 
     set(libs)
@@ -80,6 +86,11 @@ function(poolgen_add_kernels TARGET)
     foreach (k IN LISTS _poolgen_kernels)
         if ("cpu" IN_LIST ARG_TARGETS AND _poolgen_cpu_${k})
             set(lib ${TARGET}_${k}__cpu)
+            # A schedules/db entry may name a Halide autoscheduler instead of strategy knobs.
+            set(autoscheduler)
+            if (_poolgen_autoscheduler_${k})
+                set(autoscheduler AUTOSCHEDULER Halide::${_poolgen_autoscheduler_${k}})
+            endif ()
             add_halide_library(${lib}
                                FROM poolgen::pool_generator
                                GENERATOR poolgen_pool
@@ -87,6 +98,7 @@ function(poolgen_add_kernels TARGET)
                                TARGETS ${POOLGEN_CPU_TARGETS}
                                FEATURES strict_float
                                USE_RUNTIME ${POOLGEN_HALIDE_RUNTIME}
+                               ${autoscheduler}
                                PARAMS ${_poolgen_params_${k}})
             list(APPEND libs ${lib})
             list(APPEND defs POOLGEN_HAS_${k}_CPU)

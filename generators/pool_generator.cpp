@@ -39,14 +39,13 @@ public:
     GeneratorParam<int> divisor_override{"divisor_override", 0};  // 0: none
     GeneratorParam<bool> return_indices{"return_indices", false};
 
-    // CPU strategy knobs (schedules/cpu_strategy.h).
-    GeneratorParam<int> vector_width{"vector_width", 0};
-    GeneratorParam<std::string> vectorize{"vectorize", ""};
-    GeneratorParam<int> parallel_tasks{"parallel_tasks", 16};
-    GeneratorParam<int> unroll_window{"unroll_window", 9};
+    // CPU strategy knobs (schedules/cpu_knobs.h), "name:value,..." over the strategy's
+    // defaults for this kernel; set from a schedules/db entry or by `poolgen tune`.
+    GeneratorParam<std::string> cpu_schedule{"cpu_schedule", ""};
     // CUDA strategy knobs (schedules/cuda_strategy.h).
     GeneratorParam<int> cuda_threads_x{"cuda_threads_x", 32};
     GeneratorParam<int> cuda_threads_y{"cuda_threads_y", 8};
+    GeneratorParam<int> cuda_unroll_window{"cuda_unroll_window", 9};
 
     void configure() {
         spec_ = make_spec();
@@ -60,6 +59,9 @@ public:
     void generate() {
         using poolgen::Op;
         const auto &s = spec_;
+        poolgen::schedules::CpuKnobs knobs = poolgen::schedules::default_cpu_knobs(s);
+        std::string knob_error;
+        _halide_user_assert(poolgen::schedules::parse_knobs(cpu_schedule, &knobs, &knob_error)) << "poolgen: " << knob_error;
         const int r = s.rank();
         const bool nhwc = s.layout == poolgen::Layout::NHWC;
         const std::vector<int64_t> out_shape = s.output_shape();
@@ -127,7 +129,11 @@ public:
                 needs_check[i] = kmax != kmin;
             }
         }
-        for (int i = r - 1; i >= 0; i--) rdom_extents.push_back({0, taps[i]});
+        // sum=rows (average pooling over a window of >= 2 dims): the window's innermost dim is
+        // summed in its own stage, so the main reduction leaves it out.
+        const bool separable = knobs.sum == "rows" && !poolgen::is_max(s.op) && !adaptive && r >= 2;
+        Func rowsum("rowsum");
+        for (int i = r - 1; i >= 0; i--) rdom_extents.push_back({0, separable && i == r - 1 ? 1 : taps[i]});
         std::vector<Range> ranges;
         for (auto [mn, ext] : rdom_extents) ranges.emplace_back(mn, ext);
         RDom win(ranges, "win");
@@ -151,6 +157,22 @@ public:
         }
         Func input_f = *input_;
         Expr tap = input_f(memory_order(load_pos, c, n));
+        // Windowed ops read a padded view of the input: the padding value outside, the input
+        // inside (Halide's constant_exterior marks the interior likely, so loops split into
+        // border and interior; a schedule may also materialize it per plane).
+        const bool windowed_pad = !adaptive && needs_any(needs_check);
+        Func padded("padded");
+        if (windowed_pad) {
+            const float pad_value = poolgen::is_max(s.op) ? -std::numeric_limits<float>::infinity() : 0.0f;
+            Region bounds(r + 2);  // memory order: unbounded c and n, spatial dims [0, size)
+            for (int i = 0; i < r; i++) bounds[nhwc ? r - i : r - 1 - i] = Range(0, in_size(i));
+            padded = BoundaryConditions::constant_exterior(input_f, pad_value, bounds);
+            tap = padded(memory_order(pos, c, n));
+        } else if (!adaptive) {
+            // Unpadded windows read the input through a plain wrapper the schedule may stage.
+            padded = input_f.in();
+            tap = padded(memory_order(pos, c, n));
+        }
 
         // Flat index into an input plane: ((d*H)+h)*W+w, as PyTorch returns it.
         auto flat = [&](const std::vector<Expr> &p) {
@@ -164,7 +186,7 @@ public:
         if (poolgen::is_max(s.op)) {
             // PyTorch: take v if v > best or v is NaN; padding never wins (it is -inf and
             // strictly-greater fails), ties keep the first, NaN the last.
-            Expr v = needs_any(needs_check) ? select(inside, tap, Expr(-std::numeric_limits<float>::infinity())) : tap;
+            Expr v = needs_any(needs_check) && !windowed_pad ? select(inside, tap, Expr(-std::numeric_limits<float>::infinity())) : tap;
             if (s.return_indices) {
                 // Initial index: the first in-bounds tap, PyTorch's start advanced past the
                 // padding by whole dilation steps.
@@ -192,11 +214,29 @@ public:
                 result = {pooled(out_args)};
             }
         } else {
-            Expr v = needs_any(needs_check) ? select(inside, tap, 0.0f) : tap;
+            Expr v = needs_any(needs_check) && !windowed_pad ? select(inside, tap, 0.0f) : tap;
             pooled(out_args) = 0.0f;
-            // Summed in PyTorch's order: every kernel is compiled with strict_float (no
-            // reassociation, no reciprocal multiplies), so the rounding is PyTorch's too.
-            pooled(out_args) = pooled(out_args) + v;
+            if (separable) {
+                // Knob sum=rows: each window row summed first (rowsum, reused by every window
+                // that overlaps it), then the rows. Not PyTorch's rounding; within the
+                // checker's float32 summation bound. Spatial vars other than the innermost are
+                // input coordinates in rowsum, one pure expression per row: ((0 + x0) + x1) + ...
+                Func src = padded;
+                Expr row = 0.0f;
+                for (int t = 0; t < taps[r - 1]; t++) {
+                    std::vector<Expr> rpos(sp.begin(), sp.end());
+                    rpos[r - 1] = first[r - 1] + t * step[r - 1];
+                    row = strict_float(row + src(memory_order(rpos, c, n)));
+                }
+                rowsum(out_args) = row;
+                std::vector<Expr> outer_pos(sp.begin(), sp.end());
+                for (int i = 0; i < r - 1; i++) outer_pos[i] = first[i] + tap_var(i) * step[i];
+                pooled(out_args) = strict_float(pooled(out_args) + rowsum(memory_order(outer_pos, c, n)));
+            } else {
+                // PyTorch's order; every kernel is compiled with strict_float (no reassociation,
+                // no reciprocal multiplies), so the rounding is PyTorch's too.
+                pooled(out_args) = pooled(out_args) + v;
+            }
             Expr divisor;
             if (adaptive) {
                 // PyTorch divides by one window extent at a time (sum / kh / kw): same rounding.
@@ -211,8 +251,10 @@ public:
                 for (int i = 0; i < r; i++) {
                     const int k = static_cast<int>(s.kernel[i]), p = static_cast<int>(s.padding[i]);
                     Expr a = first[i];
-                    Expr b = min(a + k, in_size(i) + p);
-                    Expr count = s.count_include_pad ? b - a : min(b, in_size(i)) - max(a, 0);
+                    // likely(): in the interior the clips do nothing, and Halide's loop
+                    // partitioning drops them there.
+                    Expr b = min(likely(a + k), in_size(i) + p);
+                    Expr count = s.count_include_pad ? b - a : min(likely(b), in_size(i)) - max(likely(a), 0);
                     divisor = divisor * count;
                 }
             }
@@ -239,6 +281,7 @@ public:
             << "poolgen: kernels must be compiled with the strict_float target feature";
         if (using_autoscheduler()) return;
         poolgen::schedules::PoolStages st;
+        st.input = *input_;
         st.output = out;
         st.pooled = pooled;
         st.window = win;
@@ -251,25 +294,28 @@ public:
         st.batch = static_cast<int>(s.input[0]);
         st.window_taps = 1;
         for (int t : taps) st.window_taps *= t;
+        if (!adaptive) st.padded = padded;
+        st.padded_plane_elements = nhwc ? s.input[1] : 1;
+        for (int i = 0; i < r; i++) {  // saturates at 2^40: only compared with a small limit
+            const int64_t extent = s.input[2 + i] + (adaptive ? 0 : 2 * s.padding[i] + s.stride[i]);  // < 2^33
+            const int64_t cap = int64_t(1) << 40;
+            st.padded_plane_elements = st.padded_plane_elements > cap / extent ? cap : st.padded_plane_elements * extent;
+        }
+        if (separable) st.rowsum = rowsum;
         for (size_t i = 0; i < out_args.size(); i++) {
             st.memory_vars.push_back(out_args[i]);
             st.memory_extents.push_back(static_cast<int>(out_mem[out_mem.size() - 1 - i]));
         }
         if (get_target().has_feature(Target::CUDA)) {
-            poolgen::schedules::CudaKnobs knobs;
-            knobs.threads_x = cuda_threads_x;
-            knobs.threads_y = cuda_threads_y;
-            knobs.unroll_window = unroll_window;
-            poolgen::schedules::apply_cuda_schedule(st, knobs);
+            poolgen::schedules::CudaKnobs cuda_knobs;
+            cuda_knobs.threads_x = cuda_threads_x;
+            cuda_knobs.threads_y = cuda_threads_y;
+            cuda_knobs.unroll_window = cuda_unroll_window;
+            poolgen::schedules::apply_cuda_schedule(st, cuda_knobs);
             return;
         }
         _halide_user_assert(!get_target().has_gpu_feature())
             << "poolgen: no schedule strategy for GPU target " << get_target().to_string() << " (CUDA only)";
-        poolgen::schedules::CpuKnobs knobs;
-        knobs.vector_width = vector_width;
-        knobs.vectorize = vectorize;
-        knobs.parallel_tasks = parallel_tasks;
-        knobs.unroll_window = unroll_window;
         poolgen::schedules::apply_cpu_schedule(st, knobs, get_target());
     }
 
@@ -317,7 +363,7 @@ private:
         for (int d = 0; d < dims; d++) {
             const int extent = static_cast<int>(mem_shape[dims - 1 - d]);
             if (bounds) b.dim(d).set_min(0).set_extent(extent);
-            b.dim(d).set_stride(stride);
+            b.dim(d).set_stride(stride).set_estimate(0, extent);  // for the autoschedulers
             stride *= extent;
         }
     }

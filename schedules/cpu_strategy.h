@@ -1,19 +1,26 @@
-// CPU SIMD schedule strategy for the pooling generator: named knobs with defaults per op and
-// layout. The algorithm (generators/pool_generator.cpp) never depends on these choices.
+// CPU SIMD schedule strategy for the pooling generator: one parameterized schedule whose named
+// knobs (schedules/cpu_knobs.h) have defaults per op and layout and are searched by
+// `poolgen tune`. The algorithm (generators/pool_generator.cpp) never depends on these choices,
+// except the average-pooling summation order, which is a knob of its own (sum).
 #pragma once
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "Halide.h"
+#include "cpu_knobs.h"
 
 namespace poolgen::schedules {
 
 // What the generator hands a strategy: the stages and loop variables of one kernel.
 struct PoolStages {
+    Halide::ImageParam input;          // the input buffer
     Halide::Func output;               // memory-order output (maybe a Tuple of value, index)
     Halide::Func pooled;               // the reduction (pure init + one update over `window`)
     Halide::RDom window;               // taps, innermost spatial dim first
+    Halide::Func padded;               // windowed ops with padding: the padded input (else undefined)
+    int64_t padded_plane_elements = 0; // size of one padded plane, as a staged copy would hold it
+    Halide::Func rowsum;               // knob sum=rows: the window-row sums (else undefined)
     std::vector<Halide::Var> spatial;  // outer -> inner (D, H, W)
     Halide::Var c, n;
     bool channels_last = false;
@@ -24,84 +31,230 @@ struct PoolStages {
     std::vector<int> memory_extents;
 };
 
-struct CpuKnobs {
-    int vector_width = 0;       // lanes; 0 = the target's natural width for the dtype
-    std::string vectorize = ""; // "c" or "w" (innermost spatial); "" = c for nhwc, w for nchw
-    int parallel_tasks = 16;    // split the outer loops into about this many tasks; <= 1: serial
-    int unroll_window = 9;      // unroll the window taps when there are at most this many
+namespace detail {
+
+struct Loop {
+    Halide::Var var;
+    int extent;
+    bool serial_inner;  // a loop that must stay a plain loop inside a task (spatial, vector outer)
+    Halide::Var base;   // the output (and pooled) dimension it iterates
 };
+
+}  // namespace detail
 
 inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
+    using detail::Loop;
     const int r = static_cast<int>(st.spatial.size());
-    const Var &w = st.spatial[r - 1];
-    const std::string vdim = knobs.vectorize.empty() ? (st.channels_last ? "c" : "w") : knobs.vectorize;
-    const bool vec_c = vdim == "c";
+    const Var w = st.spatial[r - 1];
+    const bool vec_c = knobs.vectorize == "c";
     const int vec_extent = vec_c ? st.channels : st.out_spatial[r - 1];
     const int natural = target.natural_vector_size(Float(32));
-    int lanes = knobs.vector_width > 0 ? knobs.vector_width : natural;
     // Narrow extents get one vector as wide as the extent (Halide pads it to a register).
-    lanes = std::max(1, std::min(lanes, vec_extent));
+    const int lanes = std::max(1, std::min(natural * std::max(1, knobs.vectors), vec_extent));
+    const Var v = vec_c ? st.c : w;
 
-    Var v = vec_c ? st.c : w;
+    // ---- The output: vectorize, then order the loops (innermost first): the vector loop,
+    // then the other dims in memory order with the vectorized dim's outer loop in its place;
+    // channels-first kernels vectorized across channels keep each block of planes hot.
     Var vo("vo"), vi("vi");
-    // ShiftInwards recomputes a few outputs at the tail instead of a scalar epilogue; needs
-    // the extent to hold at least one vector, which `lanes` guarantees.
+    // ShiftInwards recomputes a few outputs at the tail instead of a scalar epilogue; needs the
+    // extent to hold at least one vector, which `lanes` guarantees.
     const TailStrategy tail = (vec_extent % lanes == 0) ? TailStrategy::RoundUp : TailStrategy::ShiftInwards;
     st.output.split(v, vo, vi, lanes, tail).vectorize(vi);
-
-    // Outer loops, innermost first, excluding the vectorized one; they are fused into one
-    // parallel loop and split into about `parallel_tasks` chunks.
-    std::vector<VarOrRVar> outer;
-    std::vector<int> extents;
-    for (int i = r - 1; i >= 0; i--) {
-        if (!vec_c && i == r - 1) continue;
-        outer.push_back(st.spatial[i]);
-        extents.push_back(st.out_spatial[i]);
-    }
-    if (!vec_c) {
-        outer.push_back(st.c);
-        extents.push_back(st.channels);
-    }
-    outer.push_back(st.n);
-    extents.push_back(st.batch);
-
-    // Memory order puts c first for nhwc; keep vo innermost among the scalar loops.
-    Var fused("fused");
-    int total = 1;
-    for (int e : extents) total *= e;
-    if (outer.size() > 1) {
-        std::vector<VarOrRVar> order = {vi, vo};
-        order.insert(order.end(), outer.begin(), outer.end());
-        st.output.reorder(order);
-        Var acc = Var(outer[0].var.name());
-        for (size_t i = 1; i < outer.size(); i++) {
-            Var next("fused_" + std::to_string(i));
-            st.output.fuse(acc, outer[i].var, next);
-            acc = next;
+    std::vector<Loop> loops;  // innermost first, excluding vi
+    const int vo_extent = (vec_extent + lanes - 1) / lanes;
+    const Loop vo_loop{vo, vo_extent, true, v};
+    if (st.channels_last) {
+        // memory order c, w, h, (d), n
+        if (vec_c) loops.push_back(vo_loop);
+        for (int i = r - 1; i >= 0; i--) {
+            if (!vec_c && i == r - 1) {
+                loops.push_back(vo_loop);
+                continue;
+            }
+            loops.push_back({st.spatial[i], st.out_spatial[i], true, st.spatial[i]});
         }
-        fused = acc;
+        if (!vec_c) loops.insert(loops.begin(), {st.c, st.channels, true, st.c});
     } else {
-        fused = outer[0].var;
-    }
-    if (knobs.parallel_tasks > 1 && total > 1) {
-        const int grain = std::max(1, (total + knobs.parallel_tasks - 1) / knobs.parallel_tasks);
-        if (grain > 1) {
-            Var task("task"), within("within");
-            st.output.split(fused, task, within, grain, TailStrategy::GuardWithIf).parallel(task);
-        } else {
-            st.output.parallel(fused);
+        // memory order w, h, (d), c, n
+        for (int i = r - 1; i >= 0; i--) {
+            if (!vec_c && i == r - 1) {
+                loops.push_back(vo_loop);
+                continue;
+            }
+            loops.push_back({st.spatial[i], st.out_spatial[i], true, st.spatial[i]});
         }
+        loops.push_back(vec_c ? vo_loop : Loop{st.c, st.channels, false, st.c});
+    }
+    loops.push_back({st.n, st.batch, false, st.n});
+    {
+        std::vector<VarOrRVar> order = {vi};
+        for (const Loop &l : loops) order.push_back(l.var);
+        st.output.reorder(order);
     }
 
-    // The reduction runs in registers, one vector of outputs at a time.
-    st.pooled.compute_at(st.output, vo).vectorize(v);
-    Stage update = st.pooled.update();
-    std::vector<VarOrRVar> uorder = {v};
-    for (int i = 0; i < st.window.dimensions(); i++) uorder.push_back(st.window[i]);
-    update.reorder(uorder).vectorize(v);
-    if (st.window_taps <= knobs.unroll_window)
-        for (int i = 0; i < st.window.dimensions(); i++) update.unroll(st.window[i]);
+    // ---- Parallelism: from the outermost loop inwards, fuse whole loops while they give fewer
+    // than `tasks` iterations, then split the next one so that about `tasks` tasks result. The
+    // loops left inside a task stay plain loops, so Halide can split them into border and
+    // interior (the padded input's likely() conditions).
+    const int tasks = knobs.tasks;
+    Var task_var("task");       // the parallel loop, when has_task
+    bool has_task = false;
+    int inner_count = static_cast<int>(loops.size());  // loops[0, inner_count) stay inside a task
+    if (tasks > 1) {
+        int64_t outer_product = 1;
+        int k = static_cast<int>(loops.size()) - 1;
+        while (k >= 0 && outer_product * loops[k].extent < tasks) outer_product *= loops[k--].extent;
+        std::vector<Var> fused_outer;  // outermost first
+        for (int j = static_cast<int>(loops.size()) - 1; j > k; j--) fused_outer.push_back(loops[j].var);
+        if (k >= 0) {
+            // Split loops[k] into parts so that outer_product * parts >= tasks.
+            const int parts = static_cast<int>((tasks + outer_product - 1) / outer_product);
+            const int grain = std::max(1, (loops[k].extent + parts - 1) / parts);
+            Var ko(loops[k].var.name() + "_task"), ki(loops[k].var.name() + "_in");
+            if (grain < loops[k].extent) {
+                st.output.split(loops[k].var, ko, ki, grain, TailStrategy::GuardWithIf);
+                loops[k].var = ki;
+                loops[k].extent = grain;
+                fused_outer.push_back(ko);
+                inner_count = k + 1;
+            } else {
+                inner_count = k + 1;
+            }
+        } else {
+            inner_count = 0;
+        }
+        if (!fused_outer.empty()) {
+            Var acc = fused_outer[0];
+            for (size_t j = 1; j < fused_outer.size(); j++) {
+                Var f(acc.name() + "_" + fused_outer[j].name());
+                st.output.fuse(fused_outer[j], acc, f);
+                acc = f;
+            }
+            task_var = acc;
+            has_task = true;
+            st.output.parallel(task_var);
+        }
+    } else {
+        inner_count = static_cast<int>(loops.size());
+    }
+    loops.resize(inner_count);
+
+    // The loop just outside every spatial and vector loop inside a task: where per-plane (or
+    // per-task) stages are computed. Root when there is none.
+    // With `slide`, the stage is stored there but computed per iteration of the outermost
+    // spatial loop inside the task: Halide's sliding window then computes each row once, just
+    // before the first window that needs it, in a rolling buffer.
+    auto plane_level = [&](Func f, bool slide = false) {
+        int outer_spatial = -1;
+        for (int j = 0; j < static_cast<int>(loops.size()); j++)
+            if (loops[j].serial_inner) outer_spatial = j;
+        const bool can_slide = slide && outer_spatial >= 1 && loops[outer_spatial].extent > 1;
+        if (outer_spatial + 1 < static_cast<int>(loops.size())) {
+            if (can_slide) f.store_at(st.output, loops[outer_spatial + 1].var);
+            else f.compute_at(st.output, loops[outer_spatial + 1].var);
+        } else if (has_task) {
+            if (can_slide) f.store_at(st.output, task_var);
+            else f.compute_at(st.output, task_var);
+        } else {
+            if (can_slide) f.store_root();
+            else f.compute_root();
+        }
+        if (can_slide) f.compute_at(st.output, loops[outer_spatial].var);
+    };
+    // Intermediate stages are vectorized along their memory-innermost dim (dense stores).
+    const int stage_lanes = natural * std::max(1, knobs.vectors);
+    auto vectorize_stage = [&](Func f) { f.vectorize(f.args()[0], stage_lanes, TailStrategy::GuardWithIf); };
+
+    // ---- The reduction.
+    const Var innermost = loops.empty() ? (has_task ? task_var : vo) : loops[0].var;
+    int interleave_loop = -1;
+    if (knobs.interleave > 1 && !loops.empty()) {
+        int j = 0;
+        while (j + 1 < static_cast<int>(loops.size()) && loops[j].extent == 1) j++;
+        if (loops[j].extent > 1) interleave_loop = j;
+    }
+    if (knobs.reduce == "outer" && vec_c) {
+        // Accumulators for a chunk of channels; taps outermost, channels innermost: every tap is a
+        // sequential read of the chunk, and each channel still sums its taps in order.
+        plane_level(st.pooled);
+        st.pooled.vectorize(st.c, lanes, TailStrategy::GuardWithIf);
+        Stage update = st.pooled.update();
+        Var uo("uo"), ui("ui");
+        update.split(st.c, uo, ui, lanes, TailStrategy::GuardWithIf).vectorize(ui);
+        std::vector<VarOrRVar> uorder = {ui, uo};
+        for (const Var &s : st.spatial) uorder.push_back(s);
+        for (int i = 0; i < st.window.dimensions(); i++) uorder.push_back(st.window[i]);
+        update.reorder(uorder);
+    } else if (interleave_loop >= 0) {
+        // `interleave` vectors of outputs (along the first loop that has more than one
+        // iteration) reduced together: independent accumulator chains, taps outside them.
+        const int j = interleave_loop;
+        const int factor = std::min(knobs.interleave, loops[j].extent);
+        Var jo(loops[j].var.name() + "_il"), ji(loops[j].var.name() + "_ii");
+        const TailStrategy t = loops[j].extent % factor == 0 ? TailStrategy::RoundUp : TailStrategy::ShiftInwards;
+        st.output.split(loops[j].var, jo, ji, factor, t);
+        std::vector<VarOrRVar> order = {vi, ji};  // the loops inside it (one iteration each) stay in between
+        for (int i = 0; i < j; i++) order.push_back(loops[i].var);
+        order.push_back(jo);
+        st.output.reorder(order).unroll(ji);
+        st.pooled.compute_at(st.output, jo);
+        loops[j].var = jo;  // per-plane stages below are computed per group
+        const Var base = loops[j].base;
+        Stage update = st.pooled.update();
+        if (base.same_as(v)) {
+            // The interleaved loop is the vector loop itself: lanes * factor wide.
+            st.pooled.vectorize(v, lanes, TailStrategy::GuardWithIf);
+            Var po("po"), pi("pi");
+            update.split(v, po, pi, lanes, TailStrategy::GuardWithIf).vectorize(pi);
+            std::vector<VarOrRVar> uorder = {pi, po};
+            for (int i = 0; i < st.window.dimensions(); i++) uorder.push_back(st.window[i]);
+            update.reorder(uorder).unroll(po);
+        } else {
+            if (lanes > 1) st.pooled.vectorize(v);
+            std::vector<VarOrRVar> uorder = {v, base};
+            for (int i = 0; i < st.window.dimensions(); i++) uorder.push_back(st.window[i]);
+            update.reorder(uorder).unroll(base);
+            if (lanes > 1) update.vectorize(v);
+        }
+        if (st.window_taps <= knobs.unroll)
+            for (int i = 0; i < st.window.dimensions(); i++) update.unroll(st.window[i]);
+    } else {
+        // One vector of outputs at a time, in registers.
+        st.pooled.compute_at(st.output, innermost).vectorize(v);
+        Stage update = st.pooled.update();
+        std::vector<VarOrRVar> uorder = {v};
+        for (int i = 0; i < st.window.dimensions(); i++) uorder.push_back(st.window[i]);
+        update.reorder(uorder).vectorize(v);
+        if (st.window_taps <= knobs.unroll)
+            for (int i = 0; i < st.window.dimensions(); i++) update.unroll(st.window[i]);
+    }
+
+    // ---- Software prefetch of the input, `prefetch` iterations ahead of the first loop outside
+    // the vectors that has more than one iteration (rows for channels-first, pixels for
+    // channels-last), for streams the hardware prefetchers do not follow well.
+    if (knobs.prefetch > 0 && st.input.defined()) {
+        int j = 1;
+        while (j < static_cast<int>(loops.size()) && loops[j].extent == 1) j++;
+        if (j < static_cast<int>(loops.size())) st.output.prefetch(st.input, loops[j].var, loops[j].var, knobs.prefetch);
+    }
+
+    // ---- Intermediate stages.
+    // A staged copy of a plane must stay small: paddings and dilations near 2^30 are valid
+    // specs whose padded planes would not fit in memory (Halide refuses such allocations).
+    const bool staging_fits = st.padded_plane_elements <= (int64_t(1) << 22);
+    if (st.rowsum.defined() && staging_fits) {
+        // Window-row sums, each row computed once, just before the first output row needing it.
+        plane_level(st.rowsum, true);
+        vectorize_stage(st.rowsum);
+    }
+    if (st.padded.defined() && knobs.border != "inline" && staging_fits) {
+        // A copy of the (padded) input in a local buffer: per plane, or per row with a rolling
+        // buffer ("rows"): a plain streaming copy, then window loads with no condition.
+        plane_level(st.padded, knobs.border == "rows");
+        vectorize_stage(st.padded);
+    }
 }
 
 }  // namespace poolgen::schedules

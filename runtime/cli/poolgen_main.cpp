@@ -13,6 +13,8 @@
 #include <CLI/CLI.hpp>
 
 #include "HalideRuntime.h"
+#include "bench.h"
+#include "tune.h"
 #include "poolgen/manifest.h"
 #include "poolgen/npy.h"
 #include "poolgen/poolgen.h"
@@ -88,13 +90,6 @@ double median_ms(F f, double min_seconds) {
              (std::chrono::duration<double>(clock::now() - start).count() < min_seconds && samples.size() < 10000));
     std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
     return samples[samples.size() / 2];
-}
-
-void set_threads(int threads) {
-    if (threads <= 0) return;
-    // A started thread pool does not shrink: shut it down first.
-    halide_shutdown_thread_pool();
-    halide_set_num_threads(threads);
 }
 
 std::string fmt(double v, int prec = 3) {
@@ -289,48 +284,6 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
     return failures ? 1 : 0;
 }
 
-// Times every kernel and the reference loops; GB/s counts one read of the input and one
-// write of the output (and indices).
-int cmd_bench(const std::vector<std::string> &names, int threads, const std::string &json_path, double min_time) {
-    const auto ks = kernels_named(names);
-    set_threads(threads);
-    std::ostringstream js;
-    js << "{\"machine\": {\"threads\": " << threads << "}, \"results\": [";
-    bool first = true;
-    std::printf("%-32s  %-10s  %10s  %8s\n", "kernel", "impl", "median ms", "GB/s");
-    for (const Kernel *k : ks) {
-        const PoolSpec &s = k->spec();
-        std::vector<float> in = random_input(s, 1, false), out(static_cast<size_t>(s.output_elements()));
-        std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
-        const double bytes = 4.0 * s.input_elements() + 4.0 * s.output_elements() + 8.0 * idx.size();
-        struct Row { const char *impl; double ms; };
-        std::vector<Row> rows;
-        rows.push_back({"poolgen", median_ms([&] { (void)k->run(in.data(), out.data(), s.return_indices ? idx.data() : nullptr); }, min_time)});
-        rows.push_back({"reference", median_ms([&] { (void)reference::run(s, in.data(), out.data(), s.return_indices ? idx.data() : nullptr); }, min_time)});
-        for (const Row &r : rows) {
-            const double gbps = bytes / (r.ms * 1e-3) / 1e9;
-            std::printf("%-32s  %-10s  %10s  %8s\n", k->name().c_str(), r.impl, fmt(r.ms, 4).c_str(), fmt(gbps, 2).c_str());
-            js << (first ? "\n  " : ",\n  ") << "{\"kernel\": \"" << json_escape(k->name()) << "\", \"impl\": \"" << r.impl
-               << "\", \"threads\": " << threads << ", \"median_ms\": " << r.ms << ", \"gbps\": " << gbps << "}";
-            first = false;
-        }
-    }
-    js << "\n]}\n";
-    if (!json_path.empty()) {
-        const std::string tmp = json_path + ".tmp";
-        {
-            std::ofstream f(tmp, std::ios::trunc);
-            f << js.str();
-            if (!f.good()) fail(json_path + ": cannot write");
-        }
-        if (std::rename(tmp.c_str(), json_path.c_str()) != 0) {
-            std::remove(tmp.c_str());
-            fail(json_path + ": cannot write");
-        }
-    }
-    return 0;
-}
-
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -342,6 +295,7 @@ int main(int argc, char **argv) {
     uint64_t seed = 1;
     int threads = 0;
     double min_time = 0.2;
+    poolgen::bench::Options bench_opt;
 
     auto *validate = app.add_subcommand("validate", "check a manifest without building anything");
     validate->add_option("FILE", path, "manifest (JSON, version 1)")->required();
@@ -361,11 +315,39 @@ int main(int argc, char **argv) {
     chk->add_option("--seed", seed, "random seed");
     chk->add_flag("--time", timed, "also time each kernel against the reference loops");
     chk->add_option("--min-time", min_time, "seconds of repetitions per timing");
+    poolgen::bench::TuneOptions tune_opt;
+    poolgen::bench::TrialOptions trial_opt;
+    auto *tune = app.add_subcommand("tune", "search schedule knobs for one kernel on this machine; write the winner to schedules/db");
+    tune->add_option("NAME", tune_opt.name, "kernel")->required();
+    tune->add_option("--device", device, "cpu (the only device tuned so far)");
+    tune->add_option("--budget", tune_opt.budget_s, "seconds for the search (default 600)");
+    tune->add_option("--threads", tune_opt.threads, "threads to tune for (default: all cores)");
+    tune->add_option("--seed", tune_opt.seed, "fixes the candidate order (default 1)");
+    tune->add_option("--db", tune_opt.db_dir, "schedule db directory (default: the source tree's schedules/db)");
+    tune->add_option("--work-dir", tune_opt.work_dir, "trial files and trials.jsonl (default: tune/NAME beside this program)");
+    tune->add_flag("--fresh", tune_opt.fresh, "forget earlier trials instead of resuming");
+    tune->add_option("--candidate", tune_opt.candidates, "try only these (knobs 'name:value,...' or 'autoscheduler:Name')");
+    tune->add_option("--confirm", tune_opt.confirm, "best trials re-timed side by side at the end (default 4)");
+    tune->add_option("--min-time", tune_opt.min_time, "seconds per timed repetition (default 0.2)");
+    tune->add_option("--repeats", tune_opt.repeats, "timed repetitions per candidate (default 5)");
+    tune->add_flag("--no-db", [&](int64_t) { tune_opt.write_db = false; }, "report the winner without writing schedules/db");
+    auto *trial = app.add_subcommand("tune-trial", "");  // internal: one trial process of poolgen tune
+    trial->group("");
+    trial->add_option("NAME", trial_opt.name)->required();
+    trial->add_option("--lib", trial_opt.libs)->required();
+    trial->add_option("--threads", trial_opt.threads);
+    trial->add_option("--min-time", trial_opt.min_time);
+    trial->add_option("--repeats", trial_opt.repeats);
+    trial->add_option("--cold-mb", trial_opt.cold_mb);
+    trial->add_option("--seed", trial_opt.seed);
     auto *bench = app.add_subcommand("bench", "median times and GB/s");
     bench->add_option("NAME", names, "kernels (default: all)");
     bench->add_option("--threads", threads, "threads for the kernels (default: all cores)");
     bench->add_option("--json", json_path, "write the results as JSON");
-    bench->add_option("--min-time", min_time, "seconds of repetitions per timing");
+    bench->add_option("--min-time", bench_opt.min_time, "seconds per timed repetition (default 0.2)");
+    bench->add_option("--repeats", bench_opt.repeats, "timed repetitions per implementation; the median is reported (default 5)");
+    bench->add_option("--cold-mb", bench_opt.cold_mb, "rotate buffers over at least this many MB; 0: warm cache (default 128)");
+    bench->add_option("--anchors", bench_opt.anchors, "anchor libraries to load (default: onednn libtorch)");
 
     try {
         app.parse(argc, argv);
@@ -382,7 +364,18 @@ int main(int argc, char **argv) {
         if (*list) return cmd_list(as_json, device);
         if (*run) return cmd_run(name, in_path, out_path, idx_path, device, check);
         if (*chk) return cmd_check(names, device, seed, timed, min_time);
-        if (*bench) return cmd_bench(names, threads, json_path, min_time);
+        if (*tune) {
+            if (device != "cpu" && device != "auto") fail("--device: only cpu kernels are tuned so far, got '" + device + "'");
+            return poolgen::bench::tune(tune_opt);
+        }
+        if (*trial) return poolgen::bench::tune_trial(trial_opt);
+        if (*bench) {
+            bench_opt.names = names;
+            bench_opt.threads = threads;
+            bench_opt.json_path = json_path;
+            for (int i = 0; i < argc; i++) bench_opt.command_line += (i ? " " : "") + std::string(argv[i]);
+            return poolgen::bench::run(bench_opt);
+        }
     } catch (const Failure &f) {
         std::cerr << "poolgen: error: " << f.message << "\n";
         return 1;

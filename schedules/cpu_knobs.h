@@ -1,0 +1,214 @@
+// The CPU strategy's named knobs, their defaults per op and layout, and the tuner's candidate
+// space. No Halide here: the generator, the configure-time manifest tool and `poolgen tune`
+// all include it. A knob string is "name:value,name:value" (the generator's `cpu_schedule`
+// GeneratorParam, a schedules/db entry's "knobs"); names not given keep their defaults.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "poolgen/spec.h"
+
+namespace poolgen::schedules {
+
+struct CpuKnobs {
+    // Which dim the SIMD lanes run along: "c" (channels) or "w" (innermost spatial dim).
+    std::string vectorize = "c";
+    // Natural vectors (the target's width for f32) computed per innermost iteration.
+    int vectors = 1;
+    // Parallel tasks the outer loops are split into; <= 1: serial.
+    int tasks = 16;
+    // Unroll the window taps when the window has at most this many.
+    int unroll = 9;
+    // Output vectors reduced together (along the first loop outside the vector with more than
+    // one iteration): independent accumulator chains for instruction-level parallelism.
+    int interleave = 1;
+    // Software prefetch distance (iterations of the row or pixel loop); 0: none.
+    int prefetch = 0;
+    // Where the reduction over the window runs: "inner" (taps innermost, one vector of outputs
+    // at a time in registers) or "outer" (taps outermost over a chunk of channels whose
+    // accumulators stay in L1: sequential reads for large windows such as global pooling).
+    std::string reduce = "inner";
+    // Windowed ops' input: "inline" (read in place; padding conditions are evaluated per tap and
+    // Halide splits the loops into border and interior), "plane" (each input plane, or a task's
+    // rows, copied once into a padded local buffer that the windows read with no condition; for
+    // narrow padded rows), or "rows" (the same copy made one input row at a time in a rolling
+    // buffer, just before the first window that needs it: a plain streaming copy).
+    std::string border = "inline";
+    // Average pooling: "pytorch" sums each window in PyTorch's order (bitwise PyTorch); "rows"
+    // sums each window row first, then the rows (a separable sum reusing row sums across
+    // overlapping windows; rounding differs from PyTorch within the checker's error bound).
+    std::string sum = "pytorch";
+
+    bool operator==(const CpuKnobs &o) const {
+        return vectorize == o.vectorize && vectors == o.vectors && tasks == o.tasks && unroll == o.unroll &&
+               interleave == o.interleave && prefetch == o.prefetch &&
+               reduce == o.reduce && border == o.border && sum == o.sum;
+    }
+};
+
+inline int64_t product(const std::vector<int64_t> &v, size_t from = 0) {
+    int64_t p = 1;
+    for (size_t i = from; i < v.size(); i++) p *= v[i];
+    return p;
+}
+
+// The strategy's defaults for one kernel (measured on AVX-512 and AVX2 machines; see
+// bench/RESULTS.md for the numbers behind them).
+inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
+    CpuKnobs k;
+    const std::vector<int64_t> out = s.output_shape();
+    const int64_t out_w = out.back(), taps_in = product(s.input, 2), out_sp = product(out, 2);
+    if (s.layout == Layout::NHWC) {
+        k.vectorize = "c";
+        // Large windows (global pooling) stream the input once, with accumulators per channel.
+        if (is_adaptive(s.op) && taps_in / std::max<int64_t>(out_sp, 1) >= 16) k.reduce = "outer";
+        // Small windows: every channel vector of a pixel reduced together (taps outside), so
+        // each tap is one contiguous read of the pixel's channels (measured 1.1-1.8x on AVX-512).
+        else k.interleave = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(8, s.input[1] / 16)));
+    } else {
+        // Channels-first: lanes along the output row (across channels, every lane would load
+        // from its own plane, one element at a time). One output per plane (global pooling):
+        // scalar sums in PyTorch's order, 4 channels interleaved to hide the add latency.
+        k.vectorize = "w";
+        if (out_w == 1) k.interleave = 4;
+        // Stride-1 padded rows narrower than two AVX-512 vectors: a padded copy of each plane
+        // keeps the window loads dense (otherwise every vector of the row touches the border;
+        // avg 3x3 s1 8x256x28x28: 5.4 -> 1.0 ms). Strided rows load pairs of vectors and
+        // shuffle anyway: in place was faster there (max 3x3 s2 1x96x55 ceil: 1.4x).
+        bool padded = false;
+        for (size_t i = 0; i < s.padding.size(); i++) padded = padded || s.padding[i] > 0;
+        if (is_windowed(s.op) && (padded || s.ceil_mode) && out_w < 32 && s.stride.back() == 1) k.border = "plane";
+    }
+    // Small kernels are not worth a thread pool wake-up.
+    const int64_t bytes = 4 * (s.input_elements() + s.output_elements());
+    k.tasks = bytes < (256 << 10) ? 1 : 16;
+    return k;
+}
+
+inline std::string format_knobs(const CpuKnobs &k) {
+    std::ostringstream os;
+    os << "vectorize:" << k.vectorize << ",vectors:" << k.vectors << ",tasks:" << k.tasks << ",unroll:" << k.unroll
+       << ",interleave:" << k.interleave << ",prefetch:" << k.prefetch << ",reduce:" << k.reduce << ",border:" << k.border << ",sum:" << k.sum;
+    return os.str();
+}
+
+// Applies "name:value,..." on top of `k`. Returns false with a message naming the bad part.
+inline bool parse_knobs(const std::string &text, CpuKnobs *k, std::string *error) {
+    std::stringstream ss(text);
+    std::string item;
+    auto bad = [&](const std::string &why) {
+        if (error) *error = "cpu_schedule '" + text + "': " + why;
+        return false;
+    };
+    auto one_of = [](const std::string &v, std::initializer_list<const char *> ok) {
+        for (const char *o : ok)
+            if (v == o) return true;
+        return false;
+    };
+    while (std::getline(ss, item, ',')) {
+        if (item.empty()) continue;
+        const size_t colon = item.find(':');
+        if (colon == std::string::npos) return bad("'" + item + "' is not name:value");
+        const std::string name = item.substr(0, colon), value = item.substr(colon + 1);
+        auto as_int = [&](int lo, int hi, int *out) {
+            try {
+                size_t used = 0;
+                const int v = std::stoi(value, &used);
+                if (used != value.size() || v < lo || v > hi) return false;
+                *out = v;
+                return true;
+            } catch (...) {
+                return false;
+            }
+        };
+        if (name == "vectorize") {
+            if (!one_of(value, {"c", "w"})) return bad("vectorize must be c or w");
+            k->vectorize = value;
+        } else if (name == "vectors") {
+            if (!as_int(1, 8, &k->vectors)) return bad("vectors must be 1..8");
+        } else if (name == "tasks") {
+            if (!as_int(0, 4096, &k->tasks)) return bad("tasks must be 0..4096");
+        } else if (name == "prefetch") {
+            if (!as_int(0, 64, &k->prefetch)) return bad("prefetch must be 0..64");
+        } else if (name == "interleave") {
+            if (!as_int(1, 16, &k->interleave)) return bad("interleave must be 1..16");
+        } else if (name == "unroll") {
+            if (!as_int(0, 1024, &k->unroll)) return bad("unroll must be 0..1024");
+        } else if (name == "reduce") {
+            if (!one_of(value, {"inner", "outer"})) return bad("reduce must be inner or outer");
+            k->reduce = value;
+        } else if (name == "border") {
+            if (!one_of(value, {"inline", "plane", "rows"})) return bad("border must be inline, plane or rows");
+            k->border = value;
+        } else if (name == "sum") {
+            if (!one_of(value, {"pytorch", "rows"})) return bad("sum must be pytorch or rows");
+            k->sum = value;
+        } else {
+            return bad("unknown knob '" + name + "'");
+        }
+    }
+    return true;
+}
+
+// The tuner's search space for one kernel, in the order it is tried: the defaults; then every
+// single-knob change of the defaults; then the whole product space, shuffled by `seed`
+// (Fisher-Yates over mt19937_64: the same order on every platform). Duplicates removed.
+inline std::vector<std::string> cpu_knob_candidates(const PoolSpec &s, uint64_t seed) {
+    const CpuKnobs d = default_cpu_knobs(s);
+    const bool avg = !is_max(s.op);
+    const std::vector<std::string> vecs = s.layout == Layout::NHWC && s.input[1] >= 8 ? std::vector<std::string>{"c"}
+                                                                                         : std::vector<std::string>{"c", "w"};
+    const std::vector<int> vectors = {1, 2, 4}, tasks = {1, 2, 4, 8, 16, 32, 64}, interleave = {1, 2, 4, 8};
+    const std::vector<std::string> reduces = {"inner", "outer"};
+    const std::vector<std::string> borders = is_windowed(s.op) ? std::vector<std::string>{"inline", "plane", "rows"}
+                                                               : std::vector<std::string>{d.border};
+    const std::vector<std::string> sums = avg && is_windowed(s.op) ? std::vector<std::string>{"pytorch", "rows"}
+                                                                    : std::vector<std::string>{d.sum};
+    // Combinations that the strategy would treat as another one.
+    auto sensible = [&](const CpuKnobs &k) {
+        if (k.reduce == "outer" && (k.vectorize != "c" || k.interleave != 1)) return false;
+        return true;
+    };
+    std::vector<std::string> out = {format_knobs(d)};
+    auto add = [&](const CpuKnobs &k) {
+        if (!sensible(k)) return;
+        const std::string f = format_knobs(k);
+        if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+    };
+    // One knob away from the defaults.
+    for (const auto &v : vecs) { CpuKnobs k = d; k.vectorize = v; add(k); }
+    for (int v : vectors) { CpuKnobs k = d; k.vectors = v; add(k); }
+    for (int v : tasks) { CpuKnobs k = d; k.tasks = v; add(k); }
+    for (int v : interleave) { CpuKnobs k = d; k.interleave = v; add(k); }
+    for (int v : {0, 1, 2, 4, 8}) { CpuKnobs k = d; k.prefetch = v; add(k); }
+    for (const auto &v : reduces) { CpuKnobs k = d; k.reduce = v; add(k); }
+    for (const auto &v : borders) { CpuKnobs k = d; k.border = v; add(k); }
+    for (const auto &v : sums) { CpuKnobs k = d; k.sum = v; add(k); }
+    const size_t fixed = out.size();
+    for (const auto &vec : vecs)
+        for (int nv : vectors)
+            for (int t : tasks)
+                for (int il : interleave)
+                    for (const auto &red : reduces)
+                        for (const auto &b : borders)
+                            for (const auto &sm : sums) {
+                                CpuKnobs k = d;
+                                k.vectorize = vec;
+                                k.vectors = nv;
+                                k.tasks = t;
+                                k.interleave = il;
+                                k.reduce = red;
+                                k.border = b;
+                                k.sum = sm;
+                                add(k);
+                            }
+    std::mt19937_64 rng(seed);
+    for (size_t i = out.size() - 1; i > fixed; i--) std::swap(out[i], out[fixed + rng() % (i - fixed + 1)]);
+    return out;
+}
+
+}  // namespace poolgen::schedules

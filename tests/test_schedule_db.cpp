@@ -1,0 +1,142 @@
+// The CPU strategy's knob strings and the tuned-schedule database (schedules/).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "cpu_knobs.h"
+#include "schedule_db.h"
+
+using namespace poolgen;
+using namespace poolgen::schedules;
+
+namespace {
+
+PoolSpec maxpool(Layout l) {
+    PoolSpec s;
+    s.op = Op::MaxPool;
+    s.layout = l;
+    s.input = {1, 64, 112, 112};
+    s.kernel = {3};
+    s.stride = {2};
+    s.padding = {1};
+    s.normalize();
+    return s;
+}
+
+std::string temp_dir() {
+    char tmpl[] = "/tmp/poolgen_db_test_XXXXXX";
+    const char *d = mkdtemp(tmpl);
+    REQUIRE(d != nullptr);
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("knob strings parse over the defaults and round-trip", "[schedules]") {
+    CpuKnobs k = default_cpu_knobs(maxpool(Layout::NHWC));
+    CHECK(k.vectorize == "c");
+    std::string err;
+    REQUIRE(parse_knobs("vectors:2,tasks:4,border:rows", &k, &err));
+    CHECK(k.vectors == 2);
+    CHECK(k.tasks == 4);
+    CHECK(k.border == "rows");
+    CpuKnobs back;
+    REQUIRE(parse_knobs(format_knobs(k), &back, &err));
+    CHECK(back == k);
+}
+
+TEST_CASE("bad knob strings are rejected with the part that is wrong", "[schedules]") {
+    CpuKnobs k;
+    std::string err;
+    CHECK_FALSE(parse_knobs("vectors:0", &k, &err));
+    CHECK(err.find("vectors must be") != std::string::npos);
+    CHECK_FALSE(parse_knobs("colour:red", &k, &err));
+    CHECK(err.find("unknown knob 'colour'") != std::string::npos);
+    CHECK_FALSE(parse_knobs("tasks", &k, &err));
+    CHECK(err.find("not name:value") != std::string::npos);
+    CHECK_FALSE(parse_knobs("sum:fast", &k, &err));
+}
+
+TEST_CASE("tuner candidates: defaults first, unique, fixed by the seed", "[schedules]") {
+    const PoolSpec s = maxpool(Layout::NCHW);
+    const auto a = cpu_knob_candidates(s, 1), b = cpu_knob_candidates(s, 1), c = cpu_knob_candidates(s, 2);
+    REQUIRE(a.size() > 10);
+    CHECK(a[0] == format_knobs(default_cpu_knobs(s)));
+    CHECK(a == b);
+    CHECK(a != c);
+    CHECK(std::set<std::string>(a.begin(), a.end()).size() == a.size());
+    for (const std::string &cand : a) {
+        CpuKnobs k;
+        std::string err;
+        CHECK(parse_knobs(cand, &k, &err));
+    }
+}
+
+TEST_CASE("db entries apply only to their target and Halide version", "[schedules]") {
+    const std::string dir = temp_dir();
+    const PoolSpec s = maxpool(Layout::NHWC);
+    const std::vector<std::string> targets = {"x86-64-linux-avx512_skylake", "x86-64-linux-sse41"};
+
+    // No file: strategy defaults, nothing to report.
+    DbChoice none = choose_db_entry(dir, s, targets, "21.0.0");
+    CHECK_FALSE(none.use);
+    CHECK(none.warning.empty());
+    CHECK(none.describe() == "cpu strategy defaults");
+
+    DbEntry e;
+    e.target = "x86-64-linux-avx512_skylake";
+    e.halide = "21.0.0";
+    e.knobs = "vectorize:c,vectors:2";
+    e.median_ms = 0.1;
+    e.default_ms = 0.2;
+    e.threads = 2;
+    e.machine = "test machine";
+    e.date = "2026-01-01";
+    std::string err;
+    REQUIRE(write_db_entry(db_file(dir, s), s, e, &err));
+
+    DbChoice used = choose_db_entry(dir, s, targets, "21.0.0");
+    REQUIRE(used.use);
+    CHECK(used.entry.knobs == e.knobs);
+    CHECK(used.describe().find("schedules/db") == 0);
+
+    // Another Halide version: reported, not used.
+    DbChoice other_halide = choose_db_entry(dir, s, targets, "22.0.0");
+    CHECK_FALSE(other_halide.use);
+    CHECK(other_halide.warning.find("Halide 21.0.0") != std::string::npos);
+
+    // Another machine's target: reported, not used.
+    DbChoice other_target = choose_db_entry(dir, s, {"x86-64-linux-avx-avx2-f16c-fma-sse41"}, "21.0.0");
+    CHECK_FALSE(other_target.use);
+    CHECK(other_target.warning.find("does not match this build's CPU targets") != std::string::npos);
+
+    // A second entry for another target is added beside the first; the same target replaces.
+    DbEntry e2 = e;
+    e2.target = "x86-64-linux-sse41";
+    e2.knobs = "vectorize:c";
+    REQUIRE(write_db_entry(db_file(dir, s), s, e2, &err));
+    e.knobs = "vectorize:c,vectors:4";
+    REQUIRE(write_db_entry(db_file(dir, s), s, e, &err));
+    std::vector<DbEntry> entries;
+    REQUIRE(read_db(db_file(dir, s), &entries, &err));
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].knobs == "vectorize:c,vectors:4");
+    // The preferred (first) target's entry wins.
+    CHECK(choose_db_entry(dir, s, targets, "21.0.0").entry.target == "x86-64-linux-avx512_skylake");
+
+    // A corrupt file is reported and ignored.
+    std::ofstream(db_file(dir, s)) << "{ not json";
+    DbChoice corrupt = choose_db_entry(dir, s, targets, "21.0.0");
+    CHECK_FALSE(corrupt.use);
+    CHECK(corrupt.warning.find("not a valid schedule db file") != std::string::npos);
+    std::remove(db_file(dir, s).c_str());
+}
+
+TEST_CASE("generator parameters describe the spec", "[schedules]") {
+    const auto p = generator_params(maxpool(Layout::NCHW));
+    CHECK(p[0] == "op=max_pool");
+    CHECK(std::find(p.begin(), p.end(), "shape=1x64x112x112") != p.end());
+    CHECK(std::find(p.begin(), p.end(), "padding=1x1") != p.end());
+}
