@@ -265,6 +265,9 @@ int run(const Options &opt) {
     const long l2_kb = cache.count("L2") ? cache.at("L2") : 0;
     std::printf("poolgen bench: %d thread(s), repetitions of >= %.2f s, median of %d, cold cache: rotating over >= %.0f MB\n",
                 threads, opt.min_time, opt.repeats, opt.cold_mb);
+    // Other processes on the machine bias every timing: the load average is recorded with them.
+    const std::string load_start = read_first_line("/proc/loadavg");
+    std::printf("load average at start: %s\n", load_start.c_str());
     std::printf("machine: %s, %ld cores online, L2 %ld KiB/core, L3 %ld KiB; %s\n", cpu_model().c_str(),
                 sysconf(_SC_NPROCESSORS_ONLN), l2_kb, cache.count("L3") ? cache.at("L3") : 0, isa().c_str());
     for (const Module &m : modules) std::printf("anchor: %s\n", m.version.c_str());
@@ -438,6 +441,8 @@ int run(const Options &opt) {
         }
     }
     if (n_speed) std::printf("  geometric mean speed-up over the fastest anchor: %.2fx (%d kernels)\n", std::exp(log_sum / n_speed), n_speed);
+    const std::string load_end = read_first_line("/proc/loadavg");
+    std::printf("load average at end: %s\n", load_end.c_str());
     for (const std::string &n : notes) std::printf("note: %s\n", n.c_str());
     std::fflush(stdout);
 
@@ -451,7 +456,8 @@ int run(const Options &opt) {
         js << "}, \"anchors_missing\": [";
         for (size_t i = 0; i < missing.size(); i++) js << (i ? ", " : "") << "\"" << json_escape(missing[i]) << "\"";
         js << "], \"date\": \"" << now_iso() << "\", \"threads\": " << threads << ", \"min_time_s\": " << opt.min_time
-           << ", \"repeats\": " << opt.repeats << ", \"cold_mb\": " << opt.cold_mb << ", \"command\": \""
+           << ", \"repeats\": " << opt.repeats << ", \"cold_mb\": " << opt.cold_mb << ", \"loadavg_start\": \""
+           << json_escape(load_start) << "\", \"loadavg_end\": \"" << json_escape(load_end) << "\", \"command\": \""
            << json_escape(opt.command_line) << "\"},\n \"results\": [";
         for (size_t i = 0; i < rows.size(); i++)
             js << (i ? ",\n  " : "\n  ") << "{\"kernel\": \"" << json_escape(rows[i].kernel) << "\", \"impl\": \""

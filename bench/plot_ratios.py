@@ -8,6 +8,7 @@ One panel per JSON file (e.g. 1 and 2 threads). Needs matplotlib (Debian: python
 """
 import json
 import math
+import os
 import sys
 
 
@@ -53,7 +54,8 @@ def main(argv):
         ax.set_xticklabels(kernels, rotation=35, ha="right", fontsize=8)
         ax.set_ylabel("time / poolgen time (> 1: poolgen faster)")
         m = data.get("machine", {})
-        ax.set_title(f"{m.get('cpu', '?')}, {m.get('threads', '?')} thread(s), cold cache ({m.get('date', '')})", fontsize=10)
+        ax.set_title(f"{os.path.basename(path)}: {m.get('cpu', '?')}, {m.get('threads', '?')} thread(s), cold cache "
+                     f"({m.get('date', '')})", fontsize=10)
         ratios = [v for v in (min(a, b) for a, b in zip(series["oneDNN (best layout)"], series["libtorch (best layout)"]))
                   if not math.isnan(v)]
         if ratios:
