@@ -233,23 +233,6 @@ std::vector<Trial> run_trials(const TuneOptions &o, int threads, const std::vect
     return trials;
 }
 
-// Random data with ties, and NaN, infinities and signed zeros when `specials`.
-std::vector<float> random_data(const PoolSpec &s, uint64_t seed, bool specials) {
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> grid(-80, 80), pick(0, 199);
-    std::vector<float> v(static_cast<size_t>(s.input_elements()));
-    for (auto &x : v) {
-        x = grid(rng) / 8.0f;
-        if (!specials) continue;
-        const int p = pick(rng);
-        if (p == 0) x = std::numeric_limits<float>::quiet_NaN();
-        else if (p == 1) x = -std::numeric_limits<float>::infinity();
-        else if (p == 2) x = std::numeric_limits<float>::infinity();
-        else if (p == 3) x = -0.0f;
-    }
-    return v;
-}
-
 std::string json_str(const std::string &s) { return nlohmann::json(s).dump(); }
 
 }  // namespace
@@ -293,7 +276,7 @@ int tune_trial(const TrialOptions &o) {
         std::vector<float> out(static_cast<size_t>(spec.output_elements()));
         std::vector<int64_t> idx(spec.return_indices ? out.size() : 0);
         for (bool specials : {false, true}) {
-            const std::vector<float> in = random_data(spec, o.seed + specials, specials);
+            const std::vector<float> in = reference::sample_input(spec, o.seed + specials, specials);
             if (Status s = kt->run(in.data(), out.data(), idx.empty() ? nullptr : idx.data(), Device::CPU); !s.ok()) {
                 error = s.message();
                 break;

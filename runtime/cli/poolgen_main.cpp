@@ -57,25 +57,6 @@ std::vector<const Kernel *> kernels_named(const std::vector<std::string> &names)
     return out;
 }
 
-// Random data with ties (values on a 1/8 grid), and optionally NaN, -inf and +inf sprinkled in.
-std::vector<float> random_input(const PoolSpec &s, uint64_t seed, bool specials) {
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> grid(-80, 80);
-    std::uniform_int_distribution<int> pick(0, 199);
-    std::vector<float> v(static_cast<size_t>(s.input_elements()));
-    for (auto &x : v) {
-        x = grid(rng) / 8.0f;
-        if (specials) {
-            const int p = pick(rng);
-            if (p == 0) x = std::numeric_limits<float>::quiet_NaN();
-            else if (p == 1) x = -std::numeric_limits<float>::infinity();
-            else if (p == 2) x = std::numeric_limits<float>::infinity();
-            else if (p == 3) x = -0.0f;
-        }
-    }
-    return v;
-}
-
 template <typename F>
 double median_ms(F f, double min_seconds) {
     using clock = std::chrono::steady_clock;
@@ -251,7 +232,7 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
         int64_t *idx_ptr = s.return_indices ? idx.data() : nullptr;
         std::vector<float> in;
         for (bool specials : {false, true}) {
-            in = random_input(s, seed + (specials ? 1 : 0), specials);
+            in = reference::sample_input(s, seed + (specials ? 1 : 0), specials);
             if (Status st = k->run(in.data(), out.data(), idx_ptr, dev); !st.ok()) {
                 result = "FAIL";
                 detail = st.message();
@@ -267,7 +248,7 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
         }
         std::printf("%-*s  %-36s  %-6s  %-9s", int(w), k->name().c_str(), shapes.c_str(), result.c_str(), sci(max_err).c_str());
         if (timed && result == "ok") {
-            in = random_input(s, seed, false);
+            in = reference::sample_input(s, seed, false);
             const double t = median_ms([&] { (void)k->run(in.data(), out.data(), idx_ptr, dev); }, min_time);
             std::vector<float> ref(out.size());
             std::vector<int64_t> ref_idx(idx.size());

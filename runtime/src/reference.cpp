@@ -3,6 +3,7 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <random>
 
 namespace poolgen::reference {
 
@@ -200,6 +201,22 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
                          std::numeric_limits<float>::denorm_min();
     });
     return Status::Ok();
+}
+
+std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, bool specials) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int> grid(-80, 80), pick(0, 199);
+    std::vector<float> v(static_cast<size_t>(s.input_elements()));
+    for (auto &x : v) {
+        x = grid(rng) / 8.0f;
+        if (!specials) continue;
+        const int p = pick(rng);
+        if (p == 0) x = std::numeric_limits<float>::quiet_NaN();
+        else if (p == 1) x = -std::numeric_limits<float>::infinity();
+        else if (p == 2) x = std::numeric_limits<float>::infinity();
+        else if (p == 3) x = -0.0f;
+    }
+    return v;
 }
 
 }  // namespace poolgen::reference

@@ -17,4 +17,9 @@ Status run(const PoolSpec &spec, const float *input, float *output, int64_t *ind
 // (taps + 1) * FLT_EPSILON * sum(|x|) / |divisor|, laid out like the output. Zero for max ops.
 Status error_bounds(const PoolSpec &spec, const float *input, std::vector<double> *bounds);
 
+// Test data for checks and benchmarks, in the spec's memory layout: values on a 1/8 grid in
+// [-10, 10] (windows hold ties), with NaN, -inf, +inf and -0 each at rate 1/200 when `specials`.
+// Deterministic for a seed.
+std::vector<float> sample_input(const PoolSpec &spec, uint64_t seed, bool specials);
+
 }  // namespace poolgen::reference
