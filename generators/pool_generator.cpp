@@ -208,10 +208,14 @@ public:
                 pooled(out_args) = Tuple(select(take, flat(pos), pooled(out_args)[0]), select(take, v, best));
                 result = {pooled(out_args)[1], cast<int64_t>(pooled(out_args)[0])};
             } else {
-                pooled(out_args) = Expr(-std::numeric_limits<float>::infinity());
-                Expr best = pooled(out_args);
-                pooled(out_args) = select(v > best || is_nan(v), v, best);
-                result = {pooled(out_args)};
+                // Two running values instead of one: the last NaN seen, and the first maximum of
+                // the other taps, combined at the end (the same result as the rule tap by tap).
+                // `x > m ? x : m` alone is one vmaxps on x86; folded with the NaN test it would be
+                // two compares, an or and a blend on the dependency chain of every tap.
+                pooled(out_args) = Tuple(Expr(0.0f), Expr(-std::numeric_limits<float>::infinity()));
+                Expr last_nan = pooled(out_args)[0], m = pooled(out_args)[1];
+                pooled(out_args) = Tuple(select(is_nan(v), v, last_nan), select(v > m, v, m));
+                result = {select(is_nan(pooled(out_args)[0]), pooled(out_args)[0], pooled(out_args)[1])};
             }
         } else {
             Expr v = needs_any(needs_check) && !windowed_pad ? select(inside, tap, 0.0f) : tap;
