@@ -80,6 +80,21 @@ class Specs(unittest.TestCase):
             self.assertEqual(anchor.read_npy(f"{d}/l.npy")[1], (3,))
 
 
+class JoinedTable(unittest.TestCase):
+    def test_results_table_joins_by_kernel(self):
+        row = lambda impl, ms: {"kernel": "k1", "impl": impl, "device": "cuda", "threads": 1, "median_ms": ms, "gbps": 1.0}
+        ours = {"machine": {"device": "cuda", "gpu": "G"}, "results": [row("poolgen", 0.5), row("copy", 0.25)], "notes": []}
+        theirs = {"machine": {"device": "cuda", "torch": "T"}, "results": [row("torch", 1.0)],
+                  "checks": [{"kernel": "k1", "result": "bitwise"}]}
+        with tempfile.TemporaryDirectory() as d:
+            for name, data in (("ours", ours), ("theirs", theirs)):
+                with open(f"{d}/{name}.json", "w") as f:
+                    json.dump(data, f)
+            table = subprocess.run([sys.executable, os.path.join(SOURCE, "bench", "results_table.py"), "--cuda",
+                                    f"{d}/ours.json", f"{d}/theirs.json"], check=True, capture_output=True, text=True).stdout
+        self.assertIn("| k1 | 0.5 | 1.0 | 0.25 | 50% | 1 | 1.0 | 2.00x | bitwise |", table)
+
+
 class AgainstPyTorch(unittest.TestCase):
     def test_every_kernel_on_cpu(self):
         try:
