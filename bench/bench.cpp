@@ -410,7 +410,7 @@ int run(const Options &opt) {
 
     if (!opt.json_path.empty()) {
         std::ostringstream js;
-        js << "{\"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores_online\": " << sysconf(_SC_NPROCESSORS_ONLN);
+        js << "\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores_online\": " << sysconf(_SC_NPROCESSORS_ONLN);
         for (const auto &[level, kb] : cache) js << ", \"" << level << "_kib\": " << kb;
         js << ", \"isa\": \"" << json_escape(isa()) << "\", \"halide\": \"" << POOLGEN_HALIDE_VERSION << "\", \"anchors\": {";
         for (size_t i = 0; i < modules.size(); i++)
@@ -420,15 +420,10 @@ int run(const Options &opt) {
         js << "], \"date\": \"" << now_iso() << "\", \"threads\": " << threads << ", \"min_time_s\": " << opt.min_time
            << ", \"repeats\": " << opt.repeats << ", \"cold_mb\": " << opt.cold_mb << ", \"loadavg_start\": \""
            << json_escape(load_start) << "\", \"loadavg_end\": \"" << json_escape(load_end) << "\", \"command\": \""
-           << json_escape(opt.command_line) << "\"},\n \"results\": [";
-        for (size_t i = 0; i < rows.size(); i++)
-            js << (i ? ",\n  " : "\n  ") << "{\"kernel\": \"" << json_escape(rows[i].kernel) << "\", \"impl\": \""
-               << json_escape(rows[i].impl) << "\", \"threads\": " << threads << ", \"median_ms\": " << rows[i].ms
-               << ", \"gbps\": " << rows[i].gbps << "}";
-        js << "\n ],\n \"notes\": [";
-        for (size_t i = 0; i < notes.size(); i++) js << (i ? ",\n  " : "\n  ") << "\"" << json_escape(notes[i]) << "\"";
-        js << "]}\n";
-        write_atomically(opt.json_path, js.str());
+           << json_escape(opt.command_line) << "\"";
+        std::vector<std::string> results;
+        for (const Row &r : rows) results.push_back(result_row(r.kernel, r.impl, "", threads, r.ms, r.gbps));
+        write_results(opt.json_path, js.str(), results, notes);
     }
     return 0;
 }

@@ -316,20 +316,15 @@ int run_cuda(const Options &opt) {
 
     if (!opt.json_path.empty()) {
         std::ostringstream js;
-        js << "{\"machine\": {\"device\": \"cuda\", \"gpu\": \"" << json_escape(gpu.name) << "\", \"compute_capability\": \""
+        js << "\"device\": \"cuda\", \"gpu\": \"" << json_escape(gpu.name) << "\", \"compute_capability\": \""
            << gpu.cc_major << "." << gpu.cc_minor << "\", \"sm_count\": " << gpu.sm_count << ", \"l2_bytes\": " << gpu.l2_bytes
            << ", \"memory_bytes\": " << gpu.memory_bytes << ", \"cuda_driver\": " << gpu.driver_version << ", \"cpu\": \""
            << json_escape(cpu_model()) << "\", \"halide\": \"" << POOLGEN_HALIDE_VERSION << "\", \"date\": \"" << now_iso()
            << "\", \"threads\": 1, \"min_time_s\": " << opt.min_time << ", \"repeats\": " << opt.repeats
-           << ", \"cold_mb\": " << cold_mb << ", \"command\": \"" << json_escape(opt.command_line) << "\"},\n \"results\": [";
-        for (size_t i = 0; i < rows.size(); i++)
-            js << (i ? ",\n  " : "\n  ") << "{\"kernel\": \"" << json_escape(rows[i].kernel) << "\", \"impl\": \""
-               << rows[i].impl << "\", \"device\": \"cuda\", \"threads\": 1, \"median_ms\": " << rows[i].ms
-               << ", \"gbps\": " << rows[i].gbps << "}";
-        js << "\n ],\n \"notes\": [";
-        for (size_t i = 0; i < notes.size(); i++) js << (i ? ",\n  " : "\n  ") << "\"" << json_escape(notes[i]) << "\"";
-        js << "]}\n";
-        write_atomically(opt.json_path, js.str());
+           << ", \"cold_mb\": " << cold_mb << ", \"command\": \"" << json_escape(opt.command_line) << "\"";
+        std::vector<std::string> results;
+        for (const Row &r : rows) results.push_back(result_row(r.kernel, r.impl, "\"device\": \"cuda\", ", 1, r.ms, r.gbps));
+        write_results(opt.json_path, js.str(), results, notes);
     }
     return 0;
 }

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "timing.h"
 
@@ -66,6 +68,27 @@ inline void write_atomically(const std::string &path, const std::string &content
         std::remove(tmp.c_str());
         fail(path + ": cannot write (rename failed)");
     }
+}
+
+// A results row: {"kernel": K, "impl": I, <extra>"threads": N, "median_ms": T, "gbps": G}.
+inline std::string result_row(const std::string &kernel, const std::string &impl, const std::string &extra, int threads,
+                              double ms, double gbps) {
+    std::ostringstream r;
+    r << "{\"kernel\": \"" << json_escape(kernel) << "\", \"impl\": \"" << json_escape(impl) << "\", " << extra
+      << "\"threads\": " << threads << ", \"median_ms\": " << ms << ", \"gbps\": " << gbps << "}";
+    return r.str();
+}
+
+// The results file: {"machine": {<machine>}, "results": [rows], "notes": [notes]}.
+inline void write_results(const std::string &path, const std::string &machine, const std::vector<std::string> &rows,
+                          const std::vector<std::string> &notes) {
+    std::ostringstream js;
+    js << "{\"machine\": {" << machine << "},\n \"results\": [";
+    for (size_t i = 0; i < rows.size(); i++) js << (i ? ",\n  " : "\n  ") << rows[i];
+    js << "\n ],\n \"notes\": [";
+    for (size_t i = 0; i < notes.size(); i++) js << (i ? ",\n  " : "\n  ") << "\"" << json_escape(notes[i]) << "\"";
+    js << "]}\n";
+    write_atomically(path, js.str());
 }
 
 }  // namespace poolgen::bench
