@@ -28,6 +28,7 @@
 #include "anchor_api.h"
 #include "bench_config.h"
 #include "poolgen/poolgen.h"
+#include "report.h"
 #include "roofline.h"
 #include "timing.h"
 
@@ -35,25 +36,6 @@
 namespace poolgen::bench {
 
 namespace {
-
-std::string fmt(double v, int prec) {
-    char b[64];
-    std::snprintf(b, sizeof b, "%.*f", prec, v);
-    return b;
-}
-
-std::string json_escape(const std::string &s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        if (c == '\n') {
-            o += "\\n";
-            continue;
-        }
-        o += c;
-    }
-    return o;
-}
 
 std::vector<std::string> split(const std::string &s, char sep) {
     std::vector<std::string> out;
@@ -65,21 +47,6 @@ std::vector<std::string> split(const std::string &s, char sep) {
 }
 
 // ---- the machine -------------------------------------------------------------------------
-
-std::string read_first_line(const std::string &path) {
-    std::ifstream f(path);
-    std::string l;
-    std::getline(f, l);
-    return l;
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string l;
-    while (std::getline(f, l))
-        if (l.rfind("model name", 0) == 0) return l.substr(l.find(':') + 2);
-    return "unknown";
-}
 
 // Cache sizes of cpu0 by level ("L1d", "L2", "L3"), in KiB.
 std::map<std::string, long> caches() {
@@ -102,13 +69,6 @@ std::string isa() {
         return "avx512 (kernels run their avx512_skylake variant)";
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2 (kernels run their avx2 variant)";
     return "sse4.1 or lower (kernels run their baseline variant)";
-}
-
-std::string now_iso() {
-    std::time_t t = std::time(nullptr);
-    char b[64];
-    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return b;
 }
 
 class ReferenceImpl : public Impl {
@@ -224,6 +184,8 @@ struct Row {
 }  // namespace
 
 int run(const Options &opt) {
+    if (opt.device == "cuda") return run_cuda(opt);
+    if (opt.device != "cpu") fail("--device must be cpu or cuda, got '" + opt.device + "'");
     // Kernels, in registry order, grouped by what they compute regardless of layout: layout
     // twins share one set of anchor, roofline and buffer measurements.
     std::vector<const Kernel *> ks;
@@ -235,7 +197,7 @@ int run(const Options &opt) {
     }
     if (ks.empty()) fail("this binary holds no kernels");
     for (const Kernel *k : ks)
-        if (!k->has_variant(Device::CPU)) fail("kernel '" + k->name() + "' has no CPU variant; the bench times CPU kernels");
+        if (!k->has_variant(Device::CPU)) fail("kernel '" + k->name() + "' has no CPU variant; the bench times CPU kernels (CUDA ones with --device cuda)");
     std::vector<std::vector<const Kernel *>> groups;
     for (const Kernel *k : ks) {
         PoolSpec a = k->spec();
@@ -448,7 +410,7 @@ int run(const Options &opt) {
 
     if (!opt.json_path.empty()) {
         std::ostringstream js;
-        js << "{\"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores_online\": " << sysconf(_SC_NPROCESSORS_ONLN);
+        js << "\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores_online\": " << sysconf(_SC_NPROCESSORS_ONLN);
         for (const auto &[level, kb] : cache) js << ", \"" << level << "_kib\": " << kb;
         js << ", \"isa\": \"" << json_escape(isa()) << "\", \"halide\": \"" << POOLGEN_HALIDE_VERSION << "\", \"anchors\": {";
         for (size_t i = 0; i < modules.size(); i++)
@@ -458,28 +420,10 @@ int run(const Options &opt) {
         js << "], \"date\": \"" << now_iso() << "\", \"threads\": " << threads << ", \"min_time_s\": " << opt.min_time
            << ", \"repeats\": " << opt.repeats << ", \"cold_mb\": " << opt.cold_mb << ", \"loadavg_start\": \""
            << json_escape(load_start) << "\", \"loadavg_end\": \"" << json_escape(load_end) << "\", \"command\": \""
-           << json_escape(opt.command_line) << "\"},\n \"results\": [";
-        for (size_t i = 0; i < rows.size(); i++)
-            js << (i ? ",\n  " : "\n  ") << "{\"kernel\": \"" << json_escape(rows[i].kernel) << "\", \"impl\": \""
-               << json_escape(rows[i].impl) << "\", \"threads\": " << threads << ", \"median_ms\": " << rows[i].ms
-               << ", \"gbps\": " << rows[i].gbps << "}";
-        js << "\n ],\n \"notes\": [";
-        for (size_t i = 0; i < notes.size(); i++) js << (i ? ",\n  " : "\n  ") << "\"" << json_escape(notes[i]) << "\"";
-        js << "]}\n";
-        const std::string tmp = opt.json_path + ".tmp";
-        {
-            std::ofstream f(tmp, std::ios::trunc);
-            f << js.str();
-            f.flush();
-            if (!f.good()) {
-                std::remove(tmp.c_str());
-                fail(opt.json_path + ": cannot write");
-            }
-        }
-        if (std::rename(tmp.c_str(), opt.json_path.c_str()) != 0) {
-            std::remove(tmp.c_str());
-            fail(opt.json_path + ": cannot write (rename failed)");
-        }
+           << json_escape(opt.command_line) << "\"";
+        std::vector<std::string> results;
+        for (const Row &r : rows) results.push_back(result_row(r.kernel, r.impl, "", threads, r.ms, r.gbps));
+        write_results(opt.json_path, js.str(), results, notes);
     }
     return 0;
 }

@@ -15,10 +15,15 @@ struct Options {
     double cold_mb = 128;            // rotate inputs/outputs over at least this many MB; 0 = warm
     std::vector<std::string> anchors = {"onednn", "libtorch"};  // anchor modules to load
     std::string command_line;        // recorded in the JSON
+    std::string device = "cpu";      // cpu, or cuda: the kernels' CUDA variants on device-resident buffers
 };
 
 // Prints the table and the summary to stdout; throws std::runtime_error with one line on
 // failure (unknown kernel, a kernel that disagrees with the reference loops, unwritable JSON).
 int run(const Options &options);
+
+// `--device cuda` (bench_cuda.cpp): each kernel's CUDA variant against a device-to-device copy
+// of the same bytes; fails with the runtime's reason where no GPU can be used.
+int run_cuda(const Options &options);
 
 }  // namespace poolgen::bench

@@ -2,10 +2,14 @@
 """Markdown tables of `poolgen bench --json` results, as bench/RESULTS.md shows them.
 
 usage: python3 bench/results_table.py RESULTS.json [RESULTS.json ...]
+       python3 bench/results_table.py --cuda POOLGEN_CUDA.json [TORCH.json]
 Per kernel: poolgen, the reference loops, oneDNN and libtorch in their fastest layout (and in
 the kernel's own layout), the read+write roofline, the speed-up over the fastest anchor and
 the share of the roofline reached. Then the bar: never slower than the fastest anchor,
 geometric mean >= 1.5x, >= 80% of the roofline on kernels larger than L2.
+With --cuda: `poolgen bench --device cuda --json` output joined by kernel with
+bench/torch_cuda_anchor.py's JSON: poolgen, the device copy of the same bytes, PyTorch, the
+speed-up over PyTorch and PyTorch's result check.
 """
 import json
 import math
@@ -73,10 +77,51 @@ def table(path):
     return "\n".join(out)
 
 
+def cuda_table(ours_path, torch_path=None):
+    with open(ours_path) as f:
+        ours = json.load(f)
+    theirs = {"machine": {}, "results": [], "checks": []}
+    if torch_path:
+        with open(torch_path) as f:
+            theirs = json.load(f)
+    m, tm = ours["machine"], theirs["machine"]
+    torch_of = {r["kernel"]: r for r in theirs["results"] if r.get("device", "cuda") == "cuda"}
+    check_of = {c["kernel"]: c["result"] for c in theirs.get("checks", [])}
+    out = [f"**{m.get('gpu', 'GPU')}** — `{m.get('command', '')}` — {m.get('date', '')}"
+           + (f"; PyTorch {tm.get('torch')} (CUDA {tm.get('cuda')}) — `{tm.get('command', '')}`" if tm else ""), "",
+           "| kernel | poolgen ms | GB/s | copy ms | % of copy bandwidth | PyTorch ms | PyTorch GB/s "
+           "| speed-up vs PyTorch | PyTorch vs poolgen |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    kernels = []
+    for r in ours["results"]:
+        if r["kernel"] not in kernels:
+            kernels.append(r["kernel"])
+    logs = []
+    for k in kernels:
+        get = lambda impl: next((r for r in ours["results"] if r["kernel"] == k and r["impl"] == impl), None)
+        p, c, t = get("poolgen"), get("copy"), torch_of.get(k)
+        speed = t["median_ms"] / p["median_ms"] if t else None
+        if speed:
+            logs.append(math.log(speed))
+        share = f"{100 * c['median_ms'] / p['median_ms']:.0f}%" if c else "-"
+        torch_gbps = f"{t['gbps']:.1f}" if t else "-"
+        out.append(f"| {k} | {fmt(p['median_ms'])} | {p['gbps']:.1f} | {fmt(c['median_ms'] if c else None)} | {share} "
+                   f"| {fmt(t['median_ms'] if t else None)} | {torch_gbps} "
+                   f"| {'-' if speed is None else f'{speed:.2f}x'} | {check_of.get(k, '-')} |")
+    out.append("")
+    if logs:
+        out.append(f"Geometric mean speed-up over PyTorch: **{math.exp(sum(logs) / len(logs)):.2f}x** ({len(logs)} kernels).")
+        out.append("")
+    return "\n".join(out)
+
+
 def main(argv):
-    if len(argv) < 2:
+    if len(argv) < 2 or (argv[1] == "--cuda" and len(argv) not in (3, 4)):
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    if argv[1] == "--cuda":
+        print(cuda_table(*argv[2:]))
+        return 0
     for p in argv[1:]:
         print(table(p))
     return 0

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -107,9 +108,12 @@ inline int rotation_slots(double footprint_bytes, double cold_mb) {
     return static_cast<int>(std::min(100000.0, std::max(1.0, std::ceil(cold_mb * 1048576.0 / footprint_bytes))));
 }
 
+// `finish` waits for work the calls only queued (GPU launches): inside every timed region.
+using Finish = std::function<void()>;
+
 // Warm-up: one full rotation (every buffer touched, page faults taken), at least 0.05 s and at
 // most ~2 s; sets the calls per repetition from the per-call time it saw.
-inline void calibrate(Timed &t, int slots, double min_time) {
+inline void calibrate(Timed &t, int slots, double min_time, const Finish &finish = nullptr) {
     const auto t0 = clock_type::now();
     int64_t calls = 0;
     do {
@@ -117,16 +121,18 @@ inline void calibrate(Timed &t, int slots, double min_time) {
         t.next = (t.next + 1) % slots;
         calls++;
     } while ((calls < slots && seconds_since(t0) < 2.0) || seconds_since(t0) < 0.05);
+    if (finish) finish();
     const double per_call = seconds_since(t0) / calls;
     t.calls = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(min_time / per_call)));
 }
 
-inline void repetition(Timed &t, int slots) {
+inline void repetition(Timed &t, int slots, const Finish &finish = nullptr) {
     const auto t0 = clock_type::now();
     for (int64_t i = 0; i < t.calls; i++) {
         t.impl->run(t.next);
         t.next = (t.next + 1) % slots;
     }
+    if (finish) finish();
     t.samples.push_back(seconds_since(t0) * 1e3 / t.calls);
 }
 

@@ -329,6 +329,7 @@ int main(int argc, char **argv) {
     bench->add_option("--repeats", bench_opt.repeats, "timed repetitions per implementation; the median is reported (default 5)");
     bench->add_option("--cold-mb", bench_opt.cold_mb, "rotate buffers over at least this many MB; 0: warm cache (default 128)");
     bench->add_option("--anchors", bench_opt.anchors, "anchor libraries to load (default: onednn libtorch)");
+    bench->add_option("--device", bench_opt.device, "cpu (default) or cuda: CUDA variants on device buffers, against a device copy");
 
     try {
         app.parse(argc, argv);
