@@ -133,6 +133,12 @@ public:
         // summed in its own stage, so the main reduction leaves it out.
         const bool separable = knobs.sum == "rows" && !poolgen::is_max(s.op) && !adaptive && r >= 2;
         Func rowsum("rowsum");
+        // sum=pairs: a 2D global average over a channels-first plane (see below).
+        bool global = adaptive && r == 2;
+        for (int i = 0; i < r; i++) global = global && s.output_size[i] == 1;
+        const int plane_taps = global ? static_cast<int>(s.input[2] * s.input[3]) : 1;  // < 2^31
+        const bool pairs = knobs.sum == "pairs" && global && !poolgen::is_max(s.op) && !nhwc && plane_taps >= 2;
+        RDom pair_win(0, std::max(1, plane_taps / 2), "pair_win");
         for (int i = r - 1; i >= 0; i--) rdom_extents.push_back({0, separable && i == r - 1 ? 1 : taps[i]});
         std::vector<Range> ranges;
         for (auto [mn, ext] : rdom_extents) ranges.emplace_back(mn, ext);
@@ -219,8 +225,19 @@ public:
             }
         } else {
             Expr v = needs_any(needs_check) && !windowed_pad ? select(inside, tap, 0.0f) : tap;
-            pooled(out_args) = 0.0f;
-            if (separable) {
+            Expr window_sum;
+            if (pairs) {
+                // Knob sum=pairs (2D global average, channels-first): PyTorch computes it with
+                // mean(), in an order of its own, so no order is PyTorch's bit for bit; two
+                // running sums over alternate elements of the contiguous plane (one sequential
+                // read, twice the add chains), then their sum and the odd element left over.
+                const int w_in = in_size(1);
+                auto at = [&](Expr k) { return input_f(memory_order({k / w_in, k % w_in}, c, n)); };
+                pooled(out_args) = Tuple(Expr(0.0f), Expr(0.0f));
+                pooled(out_args) = Tuple(pooled(out_args)[0] + at(2 * pair_win.x), pooled(out_args)[1] + at(2 * pair_win.x + 1));
+                window_sum = pooled(out_args)[0] + pooled(out_args)[1];
+                if (plane_taps % 2) window_sum = window_sum + at(Expr(plane_taps - 1));
+            } else if (separable) {
                 // Knob sum=rows: each window row summed first (rowsum, reused by every window
                 // that overlaps it), then the rows. Not PyTorch's rounding; within the
                 // checker's float32 summation bound. Spatial vars other than the innermost are
@@ -235,16 +252,19 @@ public:
                 rowsum(out_args) = row;
                 std::vector<Expr> outer_pos(sp.begin(), sp.end());
                 for (int i = 0; i < r - 1; i++) outer_pos[i] = first[i] + tap_var(i) * step[i];
+                pooled(out_args) = 0.0f;
                 pooled(out_args) = strict_float(pooled(out_args) + rowsum(memory_order(outer_pos, c, n)));
             } else {
                 // PyTorch's order; every kernel is compiled with strict_float (no reassociation,
                 // no reciprocal multiplies), so the rounding is PyTorch's too.
+                pooled(out_args) = 0.0f;
                 pooled(out_args) = pooled(out_args) + v;
             }
+            if (!pairs) window_sum = pooled(out_args);
             Expr divisor;
             if (adaptive) {
                 // PyTorch divides by one window extent at a time (sum / kh / kw): same rounding.
-                Expr mean = pooled(out_args);
+                Expr mean = window_sum;
                 for (int i = 0; i < r; i++) mean = mean / cast<float>(tap_end[i] - first[i]);
                 result = {mean};
             } else if (s.divisor_override) {
@@ -262,7 +282,7 @@ public:
                     divisor = divisor * count;
                 }
             }
-            if (!adaptive) result = {pooled(out_args) / cast<float>(divisor)};
+            if (!adaptive) result = {window_sum / cast<float>(divisor)};
         }
 
         Func out = *output_;
@@ -288,7 +308,7 @@ public:
         st.input = *input_;
         st.output = out;
         st.pooled = pooled;
-        st.window = win;
+        st.window = pairs ? pair_win : win;
         st.spatial = sp;
         st.c = c;
         st.n = n;
@@ -298,6 +318,7 @@ public:
         st.batch = static_cast<int>(s.input[0]);
         st.window_taps = 1;
         for (int t : taps) st.window_taps *= t;
+        if (pairs) st.window_taps = plane_taps / 2;
         if (!adaptive) st.padded = padded;
         st.padded_plane_elements = nhwc ? s.input[1] : 1;
         for (int i = 0; i < r; i++) {  // saturates at 2^40: only compared with a small limit
