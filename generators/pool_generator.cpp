@@ -93,6 +93,7 @@ public:
         std::vector<Expr> first(r), step(r), tap_end(r);
         std::vector<int> taps(r);
         std::vector<bool> needs_check(r);
+        std::vector<int> min_taps(r, 0);  // adaptive: every window has at least this many taps
         const bool adaptive = poolgen::is_adaptive(s.op);
         for (int i = 0; i < r; i++) {
             const int64_t n_in = s.input[2 + i];
@@ -126,6 +127,7 @@ public:
                     kmin = std::min(kmin, b - a);
                 }
                 taps[i] = static_cast<int>(kmax);
+                min_taps[i] = static_cast<int>(kmin);
                 needs_check[i] = kmax != kmin;
             }
         }
@@ -153,7 +155,9 @@ public:
             load_pos[i] = pos[i];
             if (needs_check[i]) {
                 if (adaptive) {
-                    inside = inside && pos[i] < tap_end[i];
+                    // The first min_taps taps of every window are inside: with the taps
+                    // unrolled, only the later ones keep the test (a select per vector).
+                    inside = inside && (tap_var(i) < min_taps[i] || pos[i] < tap_end[i]);
                     load_pos[i] = min(pos[i], in_size(i) - 1);
                 } else {
                     inside = inside && pos[i] >= 0 && pos[i] < in_size(i);
