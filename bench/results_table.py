@@ -107,11 +107,6 @@ def cuda_table(ours_path, torch_path=None):
         get = lambda impl: next((r for r in ours["results"] if r["kernel"] == k and r["impl"] == impl), None)
         p, c, t = get("poolgen"), get("copy"), torch_of.get(k)
         speed = t["median_ms"] / p["median_ms"] if t else None
-        # The speed-up a kernel running exactly at the roofline would have: the most the bar
-        # can ask of a memory-bound kernel.
-        ceiling = fastest / roof["median_ms"] if fastest and roof else None
-        if ceiling:
-            ceiling_logs.append(math.log(ceiling))
         if speed:
             logs.append(math.log(speed))
         share = f"{100 * c['median_ms'] / p['median_ms']:.0f}%" if c else "-"

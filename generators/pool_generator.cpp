@@ -217,11 +217,16 @@ public:
                 Expr take = v > best || is_nan(v);
                 pooled(out_args) = Tuple(select(take, flat(pos), pooled(out_args)[0]), select(take, v, best));
                 result = {pooled(out_args)[1], cast<int64_t>(pooled(out_args)[0])};
+            } else if (knobs.maxform == "fused") {
+                pooled(out_args) = Expr(-std::numeric_limits<float>::infinity());
+                Expr best = pooled(out_args);
+                pooled(out_args) = select(v > best || is_nan(v), v, best);
+                result = {pooled(out_args)};
             } else {
-                // Two running values instead of one: the last NaN seen, and the first maximum of
-                // the other taps, combined at the end (the same result as the rule tap by tap).
-                // `x > m ? x : m` alone is one vmaxps on x86; folded with the NaN test it would be
-                // two compares, an or and a blend on the dependency chain of every tap.
+                // maxform=split: two running values instead of one, the last NaN seen and the
+                // first maximum of the other taps, combined at the end (the same result as the
+                // rule tap by tap). `x > m ? x : m` alone is one vmaxps on x86; folded with the
+                // NaN test it is two compares, an or and a blend on every tap's dependency chain.
                 pooled(out_args) = Tuple(Expr(0.0f), Expr(-std::numeric_limits<float>::infinity()));
                 Expr last_nan = pooled(out_args)[0], m = pooled(out_args)[1];
                 pooled(out_args) = Tuple(select(is_nan(v), v, last_nan), select(v > m, v, m));
