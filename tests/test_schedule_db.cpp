@@ -59,6 +59,60 @@ TEST_CASE("bad knob strings are rejected with the part that is wrong", "[schedul
     CHECK_FALSE(parse_knobs("sum:fast", &k, &err));
 }
 
+TEST_CASE("maxform and sum:pairs: defaults where they were measured faster, and in the tuner's space", "[schedules]") {
+    // The 3x3 stem max pool: two running values (vmaxps) in both layouts.
+    CHECK(default_cpu_knobs(maxpool(Layout::NCHW)).maxform == "split");
+    CHECK(default_cpu_knobs(maxpool(Layout::NHWC)).maxform == "split");
+    // Channels-last windows of <= 4 taps keep the fused rule.
+    PoolSpec k2 = maxpool(Layout::NHWC);
+    k2.kernel = {2, 2};
+    k2.stride = {2, 2};
+    k2.padding = {0, 0};
+    CHECK(default_cpu_knobs(k2).maxform == "fused");
+    // Both forms are tuner candidates for max pools without indices, one form with indices.
+    auto forms = [](const PoolSpec &s) {
+        std::set<std::string> f;
+        for (const std::string &cand : cpu_knob_candidates(s, 1)) {
+            CpuKnobs k;
+            std::string err;
+            REQUIRE(parse_knobs(cand, &k, &err));
+            f.insert(k.maxform);
+        }
+        return f;
+    };
+    CHECK(forms(k2) == std::set<std::string>{"split", "fused"});
+    PoolSpec with_indices = k2;
+    with_indices.return_indices = true;
+    CHECK(forms(with_indices).size() == 1);
+
+    // 2D global averages over NCHW planes: pairs; NHWC, 1x1 planes and 3D ones: PyTorch's order.
+    PoolSpec gap;
+    gap.op = Op::GlobalAvgPool;
+    gap.layout = Layout::NCHW;
+    gap.input = {1, 512, 7, 7};
+    gap.normalize();
+    CHECK(default_cpu_knobs(gap).sum == "pairs");
+    PoolSpec gap_nhwc = gap;
+    gap_nhwc.layout = Layout::NHWC;
+    CHECK(default_cpu_knobs(gap_nhwc).sum == "pytorch");
+    PoolSpec one = gap;
+    one.input = {1, 512, 1, 1};
+    CHECK(default_cpu_knobs(one).sum == "pytorch");
+    PoolSpec gap3d = gap;
+    gap3d.input = {1, 8, 4, 4, 4};
+    gap3d.output_size.clear();
+    gap3d.normalize();
+    CHECK(default_cpu_knobs(gap3d).sum == "pytorch");
+
+    CpuKnobs k;
+    std::string err;
+    CHECK_FALSE(parse_knobs("maxform:fast", &k, &err));
+    CHECK(err.find("maxform must be split or fused") != std::string::npos);
+    REQUIRE(parse_knobs("maxform:fused,sum:pairs", &k, &err));
+    CHECK(k.maxform == "fused");
+    CHECK(k.sum == "pairs");
+}
+
 TEST_CASE("tuner candidates: defaults first, unique, fixed by the seed", "[schedules]") {
     const PoolSpec s = maxpool(Layout::NCHW);
     const auto a = cpu_knob_candidates(s, 1), b = cpu_knob_candidates(s, 1), c = cpu_knob_candidates(s, 2);
