@@ -37,15 +37,6 @@ namespace poolgen::bench {
 
 namespace {
 
-std::vector<std::string> split(const std::string &s, char sep) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, sep))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
-
 // ---- the machine -------------------------------------------------------------------------
 
 // Cache sizes of cpu0 by level ("L1d", "L2", "L3"), in KiB.

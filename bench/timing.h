@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +24,16 @@ using clock_type = std::chrono::steady_clock;
 // ---- buffers -----------------------------------------------------------------------------
 
 [[noreturn]] inline void fail(const std::string &m) { throw std::runtime_error(m); }
+
+// The non-empty parts of `s` between `sep`s (CMake lists, paths, output lines).
+inline std::vector<std::string> split(const std::string &s, char sep) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, sep))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
 
 struct AlignedFree {
     void operator()(float *p) const { std::free(p); }

@@ -35,15 +35,6 @@ namespace poolgen::bench {
 
 namespace {
 
-std::vector<std::string> split_list(const std::string &s, char sep) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, sep))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
-
 std::string self_exe() {
     char b[4096];
     const ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);
@@ -55,7 +46,7 @@ std::string dir_of(const std::string &p) { return p.substr(0, p.rfind('/')); }
 
 void make_dirs(const std::string &path) {
     std::string cur;
-    for (const std::string &part : split_list(path, '/')) {
+    for (const std::string &part : split(path, '/')) {
         cur += "/" + part;
         if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) fail("cannot create directory " + cur);
     }
@@ -121,7 +112,7 @@ std::string tail_of(const std::string &path, size_t max_chars = 600) {
 // The first of the build's CPU targets this machine can run (what the dispatcher picks).
 std::string host_target() {
     __builtin_cpu_init();
-    for (const std::string &t : split_list(POOLGEN_CPU_TARGETS_LIST, ';')) {
+    for (const std::string &t : split(POOLGEN_CPU_TARGETS_LIST, ';')) {
         bool ok = true;
         if (t.find("avx512") != std::string::npos)
             ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
@@ -210,7 +201,7 @@ std::vector<Trial> run_trials(const TuneOptions &o, int threads, const std::vect
     const int rc = run_process(argv, log, &out);
     std::vector<Trial> trials(libs.size());
     std::map<std::string, Trial> by_lib;
-    for (const std::string &line : split_list(out, '\n')) {
+    for (const std::string &line : split(out, '\n')) {
         try {
             const auto j = nlohmann::json::parse(line);
             Trial t;
