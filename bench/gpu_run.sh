@@ -3,7 +3,7 @@
 # --device cuda` and PyTorch's CUDA pooling for every given poolgen binary (each built by
 # `make build MANIFEST=... BUILD=...` on any machine; only the driver's libcuda is needed here).
 # Usage: bench/gpu_run.sh OUT_DIR POOLGEN [POOLGEN...]   (e.g. build/poolgen build-bench/poolgen)
-# Files: OUT_DIR/<build>_{check,bench,torch,table}.txt and the two JSON files per build.
+# Files: OUT_DIR/<build>_{check,cuda_tests,bench,torch,table}.txt and the two JSON files per build.
 set -uo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 OUT_DIR POOLGEN [POOLGEN...]" >&2; exit 2; }
 out=$1
@@ -19,7 +19,8 @@ for poolgen in "$@"; do
     tests="$(dirname "$poolgen")/tests/poolgen_tests"
     if [ -x "$tests" ]; then
         echo "== $tag: CUDA test cases"
-        "$tests" "[.cuda]" 2>&1 | tail -5 | tee -a "$out/${tag}_check.txt" || status=1
+        # The whole log is kept: a failing case's expansion is what the next session needs.
+        "$tests" "[.cuda]" 2>&1 | tee "$out/${tag}_cuda_tests.txt" | tail -5 | tee -a "$out/${tag}_check.txt" || status=1
     fi
     echo "== $tag: bench"
     "$poolgen" bench --device cuda --json "$out/${tag}_cuda.json" 2>&1 | tee "$out/${tag}_bench.txt" || status=1

@@ -17,6 +17,11 @@ struct CudaKnobs {
     int unroll_window = 9;   // unroll the window taps when there are at most this many
 };
 
+// CUDA's launch limits (every GPU since compute capability 3.0): threads per block, and the
+// grid's y and z extents (x allows 2^31-1).
+constexpr int kCudaMaxThreadsPerBlock = 1024;
+constexpr int64_t kCudaMaxGridYZ = 65535;
+
 inline void apply_cuda_schedule(PoolStages &st, const CudaKnobs &knobs) {
     using namespace Halide;
     // Memory-order dims of the output, innermost first, with their extents.
@@ -32,30 +37,52 @@ inline void apply_cuda_schedule(PoolStages &st, const CudaKnobs &knobs) {
     Var bx("bx"), by("by"), tx("tx"), ty("ty");
     const int ex = extents[thread_dims[0]];
     const int nx = std::max(1, std::min(knobs.threads_x, ex));
+    const bool two = thread_dims.size() == 2;
+    const int ey = two ? extents[thread_dims[1]] : 1;
+    const int ny = two ? std::max(1, std::min(knobs.threads_y, ey)) : 1;
+    _halide_user_assert(int64_t(nx) * ny <= kCudaMaxThreadsPerBlock)
+        << "poolgen: cuda_threads_x * cuda_threads_y = " << nx * ny << " threads per block, CUDA allows "
+        << kCudaMaxThreadsPerBlock;
     std::vector<Var> rest;
-    if (thread_dims.size() == 2) {
-        const int ey = extents[thread_dims[1]];
-        const int ny = std::max(1, std::min(knobs.threads_y, ey));
-        st.output.gpu_tile(dims[thread_dims[0]], dims[thread_dims[1]], bx, by, tx, ty, nx, ny, TailStrategy::GuardWithIf);
-    } else {
-        st.output.gpu_tile(dims[thread_dims[0]], bx, tx, nx, TailStrategy::GuardWithIf);
-    }
+    int64_t rest_blocks = 1;
     for (size_t i = 0; i < dims.size(); i++)
-        if (std::find(thread_dims.begin(), thread_dims.end(), static_cast<int>(i)) == thread_dims.end())
+        if (std::find(thread_dims.begin(), thread_dims.end(), static_cast<int>(i)) == thread_dims.end()) {
             rest.push_back(dims[i]);
-    // Threads innermost, then the tile's blocks, then everything else, fused into the grid's
-    // last dimension (CUDA has three).
+            rest_blocks *= extents[i];
+        }
+    // Blocks: the tile's along x (and y), everything else fused into the grid's last dimension.
+    // Shapes are fixed, so the grid is known here: where y or z would pass 65535 (N*C of 65536
+    // planes, say), every block dim is fused into x instead, whose limit (2^31-1) no output
+    // reaches.
+    const int64_t y_blocks = two ? (int64_t(ey) + ny - 1) / ny : rest_blocks;
+    const int64_t z_blocks = two ? rest_blocks : 1;
+    const bool grid_fits = y_blocks <= kCudaMaxGridYZ && z_blocks <= kCudaMaxGridYZ;
+
+    if (two) st.output.tile(dims[thread_dims[0]], dims[thread_dims[1]], bx, by, tx, ty, nx, ny, TailStrategy::GuardWithIf);
+    else st.output.split(dims[thread_dims[0]], bx, tx, nx, TailStrategy::GuardWithIf);
+    // Threads innermost, then the tile's blocks, then everything else.
     std::vector<VarOrRVar> order = {tx};
-    if (thread_dims.size() == 2) order.push_back(ty);
+    if (two) order.push_back(ty);
     order.push_back(bx);
-    if (thread_dims.size() == 2) order.push_back(by);
+    if (two) order.push_back(by);
     for (const Var &v : rest) order.push_back(v);
     st.output.reorder(order);
-    if (!rest.empty()) {
-        Var outer = rest[0];
-        for (size_t i = 1; i < rest.size(); i++) {
+    if (two) st.output.gpu_threads(tx, ty);
+    else st.output.gpu_threads(tx);
+    std::vector<Var> fused;  // block dims fused into the grid's outermost one
+    if (grid_fits) {
+        st.output.gpu_blocks(bx);
+        if (two) st.output.gpu_blocks(by);
+    } else {
+        fused.push_back(bx);
+        if (two) fused.push_back(by);
+    }
+    fused.insert(fused.end(), rest.begin(), rest.end());
+    if (!fused.empty()) {
+        Var outer = fused[0];
+        for (size_t i = 1; i < fused.size(); i++) {
             Var f("grid_" + std::to_string(i));
-            st.output.fuse(outer, rest[i], f);
+            st.output.fuse(outer, fused[i], f);
             outer = f;
         }
         st.output.gpu_blocks(outer);

@@ -143,15 +143,18 @@ Status check_disjoint(const char *what_a, const halide_buffer_t *a, const char *
     return Status::Ok();
 }
 
-// Whether a CUDA driver and a device are present; asked once per process. The Halide
-// runtime loads libcuda itself when a CUDA kernel first runs; this only decides quietly.
+// Whether a CUDA driver and a device are present; asked once per process, before any CUDA
+// kernel runs. Halide's runtime resolves the driver's entry points in the process's global
+// scope first and only then tries dlopen("libcuda.so"), the unversioned name that only a
+// development install provides; a driver-only machine has libcuda.so.1. Loading it here with
+// RTLD_GLOBAL makes the runtime use the same library this check found.
 bool cuda_present(std::string *why) {
     static std::once_flag once;
     static bool present = false;
     static std::string reason;
     std::call_once(once, [] {
 #if POOLGEN_WITH_CUDA
-        void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+        void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
         if (!lib) {
             reason = "no CUDA driver on this machine (libcuda.so.1 cannot be loaded)";
             return;
@@ -262,8 +265,9 @@ Status Kernel::run(const halide_buffer_t *input, halide_buffer_t *output, halide
     if (Status s = check_disjoint("output", output, "indices", indices); !s.ok()) return s;
     const KernelVariant &variant = on_cuda ? info_.cuda : info_.cpu;
 
-    // Device buffers are used in place: they must be dense, with min 0.
-    auto device_resident = [](const halide_buffer_t *b) { return b && b->device != 0; };
+    // On CUDA, buffers holding device memory are used in place: they must be dense, with min 0.
+    // On the CPU only their host memory counts.
+    auto device_resident = [on_cuda](const halide_buffer_t *b) { return on_cuda && b && b->device != 0; };
     for (const halide_buffer_t *b : {input, static_cast<const halide_buffer_t *>(output), static_cast<const halide_buffer_t *>(indices)}) {
         if (!device_resident(b)) continue;
         bool zero_mins = true;
@@ -278,6 +282,14 @@ Status Kernel::run(const halide_buffer_t *input, halide_buffer_t *output, halide
 #if POOLGEN_WITH_CUDA
     DeviceScratch scratch;  // declared after the views it frees
 #endif
+    install_error_handler();
+    t_halide_error.clear();
+    // The CPU reads the host: an input whose newest data is on a device comes back first
+    // (what a GPU pipeline would do; the CPU one would refuse the buffer).
+    if (!on_cuda && input->device && (input->flags & halide_buffer_flag_device_dirty))
+        if (int e = halide_copy_to_host(nullptr, const_cast<halide_buffer_t *>(input)); e != 0)
+            return Status::Error("kernel '" + name() + "': copying the input from its device failed (Halide error " +
+                                 std::to_string(e) + ")" + (t_halide_error.empty() ? "" : ": " + t_halide_error));
     try {
         // The generated code wants dense buffers with min 0: view or repack host data.
         auto view = [&](const halide_buffer_t *b, std::vector<uint8_t> &copy, bool load, DenseBuffer &dst,
@@ -315,8 +327,6 @@ Status Kernel::run(const halide_buffer_t *input, halide_buffer_t *output, halide
                 idx_arg = &idx_d.buf;
             }
         }
-        install_error_handler();
-        t_halide_error.clear();
         void *args[3] = {in_arg, out_arg, idx_arg};
         const int rc = variant.argv(args);
         if (rc != 0)
@@ -333,6 +343,11 @@ Status Kernel::run(const halide_buffer_t *input, halide_buffer_t *output, halide
 #endif
         if (!out_copy.empty()) copy_strided(output, out_copy.data(), false);
         if (indices && !idx_copy.empty()) copy_strided(indices, idx_copy.data(), false);
+        // Outputs the CPU wrote on the host of a buffer that also holds device memory: the host
+        // is now the newer copy, so a later halide_copy_to_device must copy it.
+        if (!on_cuda)
+            for (halide_buffer_t *b : {output, indices})
+                if (b && b->device) b->flags = (b->flags | halide_buffer_flag_host_dirty) & ~uint64_t(halide_buffer_flag_device_dirty);
     } catch (const std::bad_alloc &) {
         return Status::Error("out of memory repacking strided buffers for kernel '" + name() + "'");
     }
