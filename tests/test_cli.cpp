@@ -274,6 +274,11 @@ TEST_CASE("cli validate: a bad manifest fails with one line naming the kernel an
         const Result r = run(kCli, "validate " + quote(dir / "absent.json"));
         require_one_line_error(r, {dir / "absent.json", "cannot open"});
     }
+    SECTION("a directory") {
+        TempDir dir;
+        const Result r = run(kCli, "validate " + quote(dir.path()));
+        require_one_line_error(r, {dir.path(), "is a directory"});
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,6 +569,12 @@ TEST_CASE("cli run: errors exit non-zero with one line and leave no output file"
              return seed + " --input " + quote(d / "in.npy") + " --output " + quote(d / "in.npy");
          },
          {"different files"}},
+        {"empty --output path",
+         [&](const TempDir &) { return seed + " --input " + quote(fixture(seed, "input")) + " --output ''"; },
+         {"--output", "empty"}},
+        {"empty --input path",
+         [&](const TempDir &d) { return seed + " --input ''" + outs(d); },
+         {"--input", "empty"}},
         {"--output missing",
          [&](const TempDir &d) { return seed + " --input " + quote(fixture(seed, "input")) + " --indices " + quote(d / "idx.npy"); },
          {"--output"}},

@@ -177,6 +177,8 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
     const Device dev = device_from(device);
     if (!idx_path.empty() && !s.return_indices)
         fail("--indices: kernel '" + name + "' does not return indices (return_indices is false in its manifest)");
+    if (in_path.empty()) fail("--input: the path is empty");
+    if (out_path.empty()) fail("--output: the path is empty");
     if (in_path == out_path || (!idx_path.empty() && (idx_path == in_path || idx_path == out_path)))
         fail("--input, --output and --indices must be different files");
     // A directory in place of a result is only found when the second rename fails, after the
