@@ -49,17 +49,18 @@ cross-deps:
 # Tests build a second kernel set (PyTorch's golden cases); user manifests skip them.
 TESTS ?= $(if $(filter $(abspath configs/default.json),$(abspath $(MANIFEST))),ON,OFF)
 
-# Configuring again is cheap and picks up a changed MANIFEST for an existing BUILD.
+# Configuring again is cheap and picks up a changed MANIFEST for an existing BUILD. Paths are
+# quoted and resolved by the shell: make's own functions split them at spaces.
 configure: $(STAMP)
-	@mkdir -p $(dir $(BUILD)) && $(CMAKE) -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -Wno-dev \
-	  -DHalide_DIR="$(HALIDE_DIR)" -DPOOLGEN_MANIFEST="$(abspath $(MANIFEST))" \
-	  -DPOOLGEN_BUILD_TESTS=$(TESTS) $(CMAKE_ARGS) >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log >&2; exit 1; }
+	@mkdir -p "$$(dirname -- "$(BUILD)")" && $(CMAKE) -S . -B "$(BUILD)" -G Ninja -DCMAKE_BUILD_TYPE=Release -Wno-dev \
+	  -DHalide_DIR="$(HALIDE_DIR)" -DPOOLGEN_MANIFEST="$$(realpath -sm -- "$(MANIFEST)")" \
+	  -DPOOLGEN_BUILD_TESTS=$(TESTS) $(CMAKE_ARGS) >"$(BUILD).configure.log" 2>&1 || { cat "$(BUILD).configure.log" >&2; exit 1; }
 
 build: configure
-	$(CMAKE) --build $(BUILD) -j $(JOBS)
+	$(CMAKE) --build "$(BUILD)" -j $(JOBS)
 
 demo: build
-	$(BUILD)/poolgen check --time --min-time 0.1
+	"$(BUILD)/poolgen" check --time --min-time 0.1
 
 # The suite runs on the default manifest in ./build, then again under sanitizers (below).
 test: fuzz-deps
@@ -69,7 +70,7 @@ test: fuzz-deps
 	$(MAKE) --no-print-directory test-sanitize
 
 install: build
-	$(CMAKE) --install $(BUILD) --prefix "$(abspath $(PREFIX))"
+	$(CMAKE) --install "$(BUILD)" --prefix "$$(realpath -sm -- "$(PREFIX)")"
 
 # eval "$(make -s env)" puts the project's toolchain on PATH and CMAKE_PREFIX_PATH.
 env: $(STAMP)

@@ -32,6 +32,13 @@ function(poolgen_add_kernels TARGET)
             message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): TARGETS entries must be cpu or cuda, got '${t}'")
         endif ()
     endforeach ()
+    # The target name prefixes every kernel's C symbol (<target>_<kernel>__cpu).
+    string(LENGTH "${TARGET}" _len)
+    if (NOT "${TARGET}" MATCHES "^[A-Za-z_][A-Za-z0-9_]*$" OR _len GREATER 64)
+        message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): the target name must be a C identifier of at most 64 "
+                "characters ([A-Za-z_][A-Za-z0-9_]*), as it prefixes the kernels' symbols; e.g. use "
+                "'app_kernels', not 'app-kernels'")
+    endif ()
     if (NOT TARGET ${TARGET} AND NOT TARGET ${TARGET}_registry)
     else ()
         message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): a target of that name exists already")

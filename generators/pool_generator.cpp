@@ -291,7 +291,13 @@ public:
                     divisor = divisor * count;
                 }
             }
-            if (!adaptive) result = {window_sum / cast<float>(divisor)};
+            if (!adaptive) {
+                // PyTorch's channels-first kernel adds the quotient to a zeroed output, so a
+                // quotient of -0 (a zero sum over a negative divisor_override, or an underflow)
+                // comes out +0; its channels-last kernel divides in place and keeps -0.
+                Expr q = window_sum / cast<float>(divisor);
+                result = {nhwc ? q : Expr(0.0f) + q};
+            }
         }
 
         Func out = *output_;

@@ -10,6 +10,8 @@
 #       the same, cross-compiled for aarch64 (POOLGEN_CPU_TARGETS=arm-64-linux) with Debian's
 #       g++-aarch64-linux-gnu; checks the kernels hold NEON code and runs the program under
 #       qemu-aarch64. Prints [SKIP] and succeeds when those tools are missing.
+#   badname  CMAKE MAKE_PROGRAM WORK HALIDE_PREFIX CONSUMER_SRC
+#       poolgen_add_kernels with a target name that is no C identifier fails with the rule.
 set -uo pipefail
 mode=$1
 shift
@@ -80,6 +82,28 @@ consumer | cross)
         done
         qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin/consumer" || die "the aarch64 kernels do not match the reference"
     fi
+    ;;
+badname)
+    # poolgen_add_kernels with a target name that is no C identifier: a configure error naming
+    # the rule, not a complaint about the (valid) manifest.
+    cmake=$1 make_program=$2 work=$3 halide_prefix=$4 src=$5
+    proj=$work/badname
+    rm -rf "$proj" && mkdir -p "$proj" || die "cannot make $proj"
+    cp "$src/vision.json" "$proj/" || die "no vision.json in $src"
+    cat >"$proj/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.28)
+project(badname LANGUAGES CXX)
+find_package(poolgen 0.1 REQUIRED)
+poolgen_add_kernels(app-kernels MANIFEST vision.json TARGETS cpu)
+CMAKE
+    out=$("$cmake" -S "$proj" -B "$proj/build" -G Ninja -DCMAKE_MAKE_PROGRAM="$make_program" \
+          -DCMAKE_PREFIX_PATH="$work/prefix;$halide_prefix" 2>&1)
+    rc=$?
+    [ $rc -ne 0 ] || die "configure accepted the target name 'app-kernels'"
+    grep -q "poolgen_add_kernels(app-kernels): the target name must be a C identifier" <<<"$out" ||
+        { echo "$out" | tail -n 12; die "the configure error does not name the rule for target names"; }
+    if grep -q "is invalid" <<<"$out"; then echo "$out" | tail -n 12; die "the error blames the manifest"; fi
+    echo "ok: a target name that is no C identifier is refused with the rule"
     ;;
 *)
     die "unknown mode '$mode'"

@@ -274,6 +274,11 @@ TEST_CASE("cli validate: a bad manifest fails with one line naming the kernel an
         const Result r = run(kCli, "validate " + quote(dir / "absent.json"));
         require_one_line_error(r, {dir / "absent.json", "cannot open"});
     }
+    SECTION("a directory") {
+        TempDir dir;
+        const Result r = run(kCli, "validate " + quote(dir.path()));
+        require_one_line_error(r, {dir.path(), "is a directory"});
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,6 +569,12 @@ TEST_CASE("cli run: errors exit non-zero with one line and leave no output file"
              return seed + " --input " + quote(d / "in.npy") + " --output " + quote(d / "in.npy");
          },
          {"different files"}},
+        {"empty --output path",
+         [&](const TempDir &) { return seed + " --input " + quote(fixture(seed, "input")) + " --output ''"; },
+         {"--output", "empty"}},
+        {"empty --input path",
+         [&](const TempDir &d) { return seed + " --input ''" + outs(d); },
+         {"--input", "empty"}},
         {"--output missing",
          [&](const TempDir &d) { return seed + " --input " + quote(fixture(seed, "input")) + " --indices " + quote(d / "idx.npy"); },
          {"--output"}},
@@ -598,17 +609,35 @@ TEST_CASE("cli run: an indices file that cannot be written leaves the output unt
     const std::string seed = "max2d_k2s2_seed4x4";
     golden_kernel(seed);
     const std::string sentinel = "a pre-existing output file that must survive\n";
-    for (bool preexisting : {false, true}) {
-        INFO((preexisting ? "with" : "without") << " a pre-existing output file");
-        TempDir dir;
-        if (preexisting) write_file(dir / "out.npy", sentinel);
-        const auto before = dir.entries();
-        const Result r = run(kGoldenCli, "run " + seed + " --input " + quote(fixture(seed, "input")) + " --output " +
-                                             quote(dir / "out.npy") + " --indices " + quote(dir / "no_dir/idx.npy"));
-        require_one_line_error(r, {"no_dir/idx.npy"});
-        CHECK(dir.entries() == before);
-        if (preexisting) CHECK(read_file(dir / "out.npy") == sentinel);
-    }
+    // A missing directory fails the write; an existing directory would fail only the rename.
+    for (bool is_dir : {false, true})
+        for (bool preexisting : {false, true}) {
+            INFO((is_dir ? "--indices names a directory" : "--indices in a missing directory")
+                 << (preexisting ? ", with" : ", without") << " a pre-existing output file");
+            TempDir dir;
+            if (preexisting) write_file(dir / "out.npy", sentinel);
+            if (is_dir) fs::create_directory(dir / "idx_dir");
+            const auto before = dir.entries();
+            const std::string idx = is_dir ? "idx_dir" : "no_dir/idx.npy";
+            const Result r = run(kGoldenCli, "run " + seed + " --input " + quote(fixture(seed, "input")) + " --output " +
+                                                 quote(dir / "out.npy") + " --indices " + quote(dir / idx));
+            require_one_line_error(r, {idx});
+            CHECK(dir.entries() == before);
+            if (preexisting) CHECK(read_file(dir / "out.npy") == sentinel);
+        }
+}
+
+TEST_CASE("cli run: an output path that is a directory is refused", "[cli]") {
+    const std::string seed = "max2d_k2s2_seed4x4";
+    golden_kernel(seed);
+    TempDir dir;
+    fs::create_directory(dir / "out_dir");
+    const auto before = dir.entries();
+    const Result r = run(kGoldenCli, "run " + seed + " --input " + quote(fixture(seed, "input")) + " --output " +
+                                         quote(dir / "out_dir") + " --indices " + quote(dir / "idx.npy"));
+    require_one_line_error(r, {"out_dir", "directory"});
+    CHECK(dir.entries() == before);
+    CHECK(fs::is_empty(dir / "out_dir"));
 }
 
 // ---------------------------------------------------------------------------------------------

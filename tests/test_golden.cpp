@@ -293,6 +293,37 @@ TEST_CASE("golden: generated kernels reproduce PyTorch on every case", "[golden]
     }
 }
 
+TEST_CASE("golden: the sign of a zero average follows PyTorch's kernel for the layout", "[golden]") {
+    // The fixtures compare averages by value; this pins the sign. Contiguous PyTorch stores
+    // 0 + sum/divisor (a -0 quotient gives +0), channels_last keeps the quotient (-0 stays).
+    const float tiny = std::numeric_limits<float>::denorm_min();
+    struct Case {
+        const char *name;
+        float first;  // input[0]; every other element is +0
+    };
+    // -tiny / 5 and -tiny / 7 round to -0; +0 / -3 is -0.
+    for (const Case &c : {Case{"avg2d_k3s2p1_div5_nocip_c3_ints", -tiny}, Case{"avg3d_k3s2p1_div7_c5_ints", -tiny},
+                          Case{"avg2d_k3s2p1_ceil_divneg3_c3_ints_nhwc", 0.0f}}) {
+        DYNAMIC_SECTION(c.name) {
+            const poolgen::Kernel *kernel = poolgen::registry().find(c.name);
+            REQUIRE(kernel != nullptr);
+            const poolgen::PoolSpec &s = kernel->spec();
+            std::vector<float> in(static_cast<size_t>(s.input_elements()), 0.0f), ref(static_cast<size_t>(s.output_elements()));
+            in[0] = c.first;
+            std::vector<float> out(ref.size(), std::numeric_limits<float>::quiet_NaN());
+            REQUIRE(poolgen::reference::run(s, in.data(), ref.data(), nullptr).ok());
+            REQUIRE(kernel->run(in.data(), out.data(), nullptr, poolgen::Device::CPU).ok());
+            const bool keeps_sign = s.layout == poolgen::Layout::NHWC;
+            CHECK(std::signbit(ref[0]) == keeps_sign);
+            for (size_t i = 0; i < out.size(); i++) {
+                INFO("output " << i << ": " << out[i] << ", reference " << ref[i]);
+                REQUIRE(out[i] == 0.0f);
+                REQUIRE(std::signbit(out[i]) == std::signbit(ref[i]));
+            }
+        }
+    }
+}
+
 TEST_CASE("golden: the comparison itself catches wrong results", "[golden]") {
     // Guards the tests above against a comparison that accepts anything.
     const auto &m = golden_manifest();

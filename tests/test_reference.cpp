@@ -1,6 +1,8 @@
 // The reference loops on hand-computed cases (SEMANTICS: values checked against PyTorch).
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "poolgen/reference.h"
@@ -128,6 +130,27 @@ TEST_CASE("avg: divisor_override wins over everything", "[reference]") {
     auto s = avg({1, 1, 5, 5}, {3}, {2}, {1}, true, false);
     s.divisor_override = 2;
     CHECK(ref(s, std::vector<float>(25, 1)).out == std::vector<float>{2, 3, 2, 3, 4.5f, 3, 2, 3, 2});
+}
+
+TEST_CASE("avg: a -0 quotient is +0 channels-first and -0 channels-last, as in PyTorch", "[reference]") {
+    // PyTorch's contiguous kernel stores 0 + sum/divisor; its channels_last kernel divides in
+    // place. One channel, so both layouts hold the same bytes.
+    const float tiny = std::numeric_limits<float>::denorm_min();
+    auto s = avg({1, 1, 2, 4}, {2});
+    s.divisor_override = -4;
+    for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
+        s.layout = layout;
+        const bool keeps_sign = layout == Layout::NHWC;
+        auto zero_sum = ref(s, std::vector<float>(8, 0.0f));  // +0 / -4 = -0
+        INFO(to_string(layout));
+        CHECK(std::signbit(zero_sum.out[0]) == keeps_sign);
+        CHECK(std::signbit(zero_sum.out[1]) == keeps_sign);
+        auto plain = avg({1, 1, 2, 4}, {2});
+        plain.layout = layout;
+        auto underflow = ref(plain, {-tiny, 0, 0, 0, 0, 0, 0, 0});  // -tiny / 4 rounds to -0
+        CHECK(underflow.out[0] == 0.0f);
+        CHECK(std::signbit(underflow.out[0]) == keeps_sign);
+    }
 }
 
 TEST_CASE("avg: +inf and -inf in one window give NaN", "[reference]") {

@@ -85,7 +85,11 @@ int main(int argc, char **argv) {
         else if (flag == "--halide-version") halide_version = argv[i + 1];
         else return usage();
     }
-    if (set.empty() || cmake_out.empty() || registry_out.empty() || !is_valid_kernel_name(set)) return usage();
+    if (set.empty() || cmake_out.empty() || registry_out.empty()) return usage();
+    if (!is_valid_kernel_name(set)) {
+        std::cerr << "poolgen: --set '" << set << "': must be a C identifier of at most 64 characters (it prefixes symbols)\n";
+        return 2;
+    }
 
     // Tuned schedules (schedules/db) for the CPU variants; strategy defaults otherwise.
     std::vector<std::string> targets;

@@ -1,9 +1,13 @@
 // poolgen: validate manifests, list the kernels linked into this binary, run one on .npy
 // data, check kernels against the reference loops, and time them.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -173,8 +177,19 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
     const Device dev = device_from(device);
     if (!idx_path.empty() && !s.return_indices)
         fail("--indices: kernel '" + name + "' does not return indices (return_indices is false in its manifest)");
+    if (in_path.empty()) fail("--input: the path is empty");
+    if (out_path.empty()) fail("--output: the path is empty");
     if (in_path == out_path || (!idx_path.empty() && (idx_path == in_path || idx_path == out_path)))
         fail("--input, --output and --indices must be different files");
+    // A directory in place of a result is only found when the second rename fails, after the
+    // first has replaced its target: refuse it before anything is written.
+    auto refuse_directory = [](const char *flag, const std::string &path) {
+        struct stat st;
+        if (!path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            fail(std::string(flag) + " " + path + ": is a directory; give a file name");
+    };
+    refuse_directory("--output", out_path);
+    refuse_directory("--indices", idx_path);
     npy::Array in;
     if (Status st = npy::read(in_path, &in); !st.ok()) fail(st.message());
     if (in.descr != "<f4")
@@ -200,13 +215,15 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
             fail(idx_path + ": " + st.message());
         }
     if (std::rename(out_tmp.c_str(), out_path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
         std::remove(out_tmp.c_str());
-        std::remove(idx_tmp.c_str());
-        fail(out_path + ": cannot write (rename failed)");
+        if (!idx_path.empty()) std::remove(idx_tmp.c_str());
+        fail(out_path + ": cannot write: " + why);
     }
     if (!idx_path.empty() && std::rename(idx_tmp.c_str(), idx_path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
         std::remove(idx_tmp.c_str());
-        fail(idx_path + ": cannot write (rename failed)");
+        fail(idx_path + ": cannot write: " + why);
     }
     if (check) std::cerr << "poolgen: '" << name << "' matches the reference loops\n";
     return 0;

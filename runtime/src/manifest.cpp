@@ -1,6 +1,7 @@
 #include "poolgen/manifest.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -355,6 +356,9 @@ Status parse_manifest(const std::string &text, Manifest *out) {
 }
 
 Status load_manifest(const std::string &path, Manifest *out) {
+    // A directory opens as an empty stream: say what it is rather than "not valid JSON".
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return Status::Error(path + ": is a directory, not a manifest file");
     std::ifstream f(path, std::ios::binary);
     if (!f) return Status::Error(path + ": cannot open the manifest");
     std::ostringstream ss;

@@ -171,7 +171,10 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
                 output[dst] = mean;
                 return;
             }
-            output[dst] = sum / static_cast<float>(avg_divisor(s, win));
+            // PyTorch's channels-first kernel computes 0 + quotient (a -0 quotient gives +0);
+            // its channels-last kernel keeps the quotient as it is.
+            const float q = sum / static_cast<float>(avg_divisor(s, win));
+            output[dst] = s.layout == Layout::NCHW ? 0.0f + q : q;
         }
     });
     return Status::Ok();
