@@ -49,6 +49,21 @@ TEST_CASE("manifest: adaptive output_size null keeps the input size", "[manifest
     CHECK(m.kernels[0].spec.output_size == std::vector<int64_t>{3, 5});
 }
 
+TEST_CASE("manifest: a null or empty stride is the kernel size, as in PyTorch", "[manifest]") {
+    for (const char *stride : {"null", "[]"}) {
+        Manifest m;
+        REQUIRE(parse_manifest(kernel_json(std::string(R"("op": "avg_pool", "input": [1, 2, 9, 6], "kernel": [3, 2], "stride": )") +
+                                           stride),
+                               &m)
+                    .ok());
+        CHECK(m.kernels[0].spec.stride == std::vector<int64_t>{3, 2});
+        CHECK(m.kernels[0].spec.output_shape() == std::vector<int64_t>{1, 2, 3, 3});
+    }
+    // Only stride: PyTorch refuses an empty padding, dilation or kernel.
+    CHECK_THAT(error_of(kernel_json(R"("op": "max_pool", "input": [1, 1, 5, 5], "kernel": 2, "padding": [])")),
+               Contains("field 'padding'"));
+}
+
 TEST_CASE("manifest: errors name the kernel, the field and the rule", "[manifest]") {
     CHECK_THAT(error_of(kernel_json(R"("op": "max_pool", "input": [1, 1, 5, 5], "kernel": 2, "padding": 2)")),
                Contains("kernel 'k1' (kernels[0])") && Contains("field 'padding'") && Contains("half"));

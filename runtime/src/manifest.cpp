@@ -213,7 +213,9 @@ ManifestKernel parse_kernel(const json &k) {
     if (is_windowed(s.op)) {
         if (!k.contains("kernel")) fail("kernel", "is required for " + std::string(to_string(s.op)));
         dims_field("kernel", s.kernel);
-        if (k.contains("stride") && !k["stride"].is_null()) dims_field("stride", s.stride);
+        // PyTorch: a null or empty stride is the default (the kernel size).
+        const bool default_stride = k.contains("stride") && (k["stride"].is_null() || (k["stride"].is_array() && k["stride"].empty()));
+        if (!default_stride) dims_field("stride", s.stride);
         dims_field("padding", s.padding);
         dims_field("dilation", s.dilation);
         if (k.contains("ceil_mode")) s.ceil_mode = get_bool(k["ceil_mode"], "ceil_mode");
