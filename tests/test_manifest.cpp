@@ -59,6 +59,11 @@ TEST_CASE("manifest: a null or empty stride is the kernel size, as in PyTorch", 
         CHECK(m.kernels[0].spec.stride == std::vector<int64_t>{3, 2});
         CHECK(m.kernels[0].spec.output_shape() == std::vector<int64_t>{1, 2, 3, 3});
     }
+    // A bad entry of a list is named by its position and its JSON type.
+    CHECK_THAT(error_of(kernel_json(R"("op": "max_pool", "input": [1, 1, 5, 5], "kernel": [null, 2])")),
+               Contains("field 'kernel': entry 0 of [null,2] must be an integer, got null"));
+    CHECK_THAT(error_of(kernel_json(R"("op": "max_pool", "input": [1, 1, 5, 5], "kernel": [2, "3"])")),
+               Contains("entry 1 of [2,\"3\"] must be an integer, got string \"3\""));
     // Only stride: PyTorch refuses an empty padding, dilation or kernel.
     CHECK_THAT(error_of(kernel_json(R"("op": "max_pool", "input": [1, 1, 5, 5], "kernel": 2, "padding": [])")),
                Contains("field 'padding'"));

@@ -99,8 +99,11 @@ struct ParseGuard {
     }
 };
 
+// "null", or the JSON type and the value: "string \"3\"", "number 2.5".
+std::string typed(const json &v) { return v.is_null() ? "null" : std::string(v.type_name()) + " " + shown(v); }
+
 int64_t get_int(const json &v, const std::string &field) {
-    if (!v.is_number_integer()) fail(field, "must be an integer, got " + std::string(v.type_name()) + " " + shown(v));
+    if (!v.is_number_integer()) fail(field, "must be an integer, got " + typed(v));
     if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
         fail(field, "is out of range: " + shown(v));
     return v.get<int64_t>();
@@ -122,7 +125,11 @@ std::vector<int64_t> get_dims(const json &v, const std::string &field, bool allo
         fail(field, std::string(allow_scalar ? "must be an integer or a non-empty list of integers"
                                              : "must be a non-empty list of integers") +
                         ", got " + shown(v));
-    for (const auto &e : v) out.push_back(get_int(e, field));
+    for (size_t i = 0; i < v.size(); i++) {
+        if (!v[i].is_number_integer())
+            fail(field, "entry " + std::to_string(i) + " of " + shown(v) + " must be an integer, got " + typed(v[i]));
+        out.push_back(get_int(v[i], field));
+    }
     return out;
 }
 
