@@ -241,3 +241,45 @@ TEST_CASE("describe, output_shape and element counts never fail, even on invalid
     t.input = {-1, 2, 3};
     CHECK(t.input_elements() == -1);
 }
+
+TEST_CASE("sample_input gives nothing for a spec whose size is invalid, and throws nothing", "[reference][hardening]") {
+    PoolSpec s = max2d({1, 1, 4, 4}, {2});
+    CHECK(reference::sample_input(s, 1, true).size() == 16);
+    s.input = {-1, 2, 4, 4};
+    std::vector<float> v;
+    REQUIRE_NOTHROW(v = reference::sample_input(s, 1, true));
+    CHECK(v.empty());
+    s.input = {INT64_MAX, INT64_MAX, 3, 3};
+    REQUIRE_NOTHROW(v = reference::sample_input(s, 1, false));
+    CHECK(v.empty());
+}
+
+TEST_CASE("compare refuses null outputs instead of reading them", "[reference][hardening]") {
+    const PoolSpec s = max2d({1, 1, 4, 4}, {2});
+    std::vector<float> in(16, 1.0f), out(4, 1.0f);
+    CheckResult r = compare(s, in.data(), nullptr, nullptr, out.data(), nullptr);
+    CHECK_THAT(r.status.message(), Contains("must not be null"));
+    r = compare(s, in.data(), out.data(), nullptr, nullptr, nullptr);
+    CHECK_THAT(r.status.message(), Contains("must not be null"));
+    CHECK(compare(s, in.data(), out.data(), nullptr, out.data(), nullptr).status.ok());
+}
+
+TEST_CASE("a spec built by hand with out-of-range enum values is refused, naming the field", "[spec][hardening]") {
+    PoolSpec s = max2d({1, 1, 4, 4}, {2});
+    REQUIRE(s.validate().ok());
+    PoolSpec t = s;
+    t.op = static_cast<Op>(42);
+    CHECK_THAT(t.validate().message(), Contains("field 'op'") && Contains("42"));
+    t = s;
+    t.layout = static_cast<Layout>(7);
+    CHECK_THAT(t.validate().message(), Contains("field 'layout'") && Contains("7"));
+    CHECK(std::string(to_string(t.layout)) == "?");
+    t = s;
+    t.dtype = static_cast<DType>(5);
+    CHECK_THAT(t.validate().message(), Contains("field 'dtype'"));
+    std::vector<float> in(16), out(4);
+    CHECK_THAT(reference::run(t, in.data(), out.data()).message(), Contains("field 'dtype'"));
+    Status why;
+    CHECK(registry().find(s, static_cast<Device>(9), &why) == nullptr);
+    CHECK_THAT(why.message(), Contains("device") && Contains("9"));
+}

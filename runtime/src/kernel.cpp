@@ -224,7 +224,7 @@ Status Kernel::resolve(Device device, Device *resolved) const {
         cuda_present(&why);
         return Status::Error("kernel '" + name() + "' has only a CUDA variant and " + why);
     }
-    return Status::Error("unknown device");
+    return Status::Error("device is not auto, cpu or cuda (enum value " + std::to_string(int(device)) + ")");
 }
 
 Status Kernel::run(const void *input, void *output, int64_t *indices, Device device) const {
@@ -371,6 +371,10 @@ const Kernel *Registry::find(const std::string &name) const {
 }
 
 const Kernel *Registry::find(const PoolSpec &spec_in, Device device, Status *why) const {
+    if (!parse_device(to_string(device))) {
+        if (why) *why = Status::Error("device is not auto, cpu or cuda (enum value " + std::to_string(int(device)) + ")");
+        return nullptr;
+    }
     PoolSpec spec = spec_in;
     spec.normalize();
     if (Status s = spec.validate(); !s.ok()) {
@@ -414,6 +418,10 @@ const Kernel *Registry::find(const PoolSpec &spec_in, Device device, Status *why
 CheckResult compare(const PoolSpec &spec, const float *input, const float *expected, const int64_t *expected_indices,
                     const float *actual, const int64_t *actual_indices) {
     CheckResult r;
+    if (!expected || !actual) {
+        r.status = Status::Error("compare: expected and actual outputs must not be null");
+        return r;
+    }
     std::vector<double> bounds;
     if (Status s = reference::error_bounds(spec, input, &bounds); !s.ok()) {
         r.status = s;

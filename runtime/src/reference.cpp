@@ -2,6 +2,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <random>
 
@@ -209,7 +210,15 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
 std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, bool specials) {
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<int> grid(-80, 80), pick(0, 199);
-    std::vector<float> v(static_cast<size_t>(s.input_elements()));
+    // No exception may leave the API: a size that cannot be computed or allocated gives nothing.
+    const int64_t n = s.input_elements();
+    std::vector<float> v;
+    if (n < 0) return v;
+    try {
+        v.resize(static_cast<size_t>(n));
+    } catch (const std::exception &) {
+        return {};
+    }
     for (auto &x : v) {
         x = grid(rng) / 8.0f;
         if (!specials) continue;

@@ -42,7 +42,13 @@ const char *to_string(DType dtype) {
     }
     return "?";
 }
-const char *to_string(Layout layout) { return layout == Layout::NCHW ? "nchw" : "nhwc"; }
+const char *to_string(Layout layout) {
+    switch (layout) {
+    case Layout::NCHW: return "nchw";
+    case Layout::NHWC: return "nhwc";
+    }
+    return "?";
+}
 const char *to_string(Device device) {
     switch (device) {
     case Device::Auto: return "auto";
@@ -122,6 +128,11 @@ void PoolSpec::normalize() {
 
 Status PoolSpec::validate() const {
     auto err = [](const char *field, const std::string &rule) { return Status::Error(bad(field, rule)); };
+    // A spec built by hand may hold any value a cast gives an enum.
+    if (!parse_op(to_string(op))) return err("op", "is not one of the ops (enum value " + std::to_string(int(op)) + ")");
+    if (!parse_dtype(to_string(dtype))) return err("dtype", "is not one of the dtypes (enum value " + std::to_string(int(dtype)) + ")");
+    if (!parse_layout(to_string(layout)))
+        return err("layout", "is neither nchw nor nhwc (enum value " + std::to_string(int(layout)) + ")");
     if (input.size() < 3 || input.size() > 5)
         return err("input", "must list N, C and 1 to 3 spatial sizes (3 to 5 entries), got " +
                                 std::to_string(input.size()) + " entries");

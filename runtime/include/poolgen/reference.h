@@ -19,7 +19,7 @@ Status error_bounds(const PoolSpec &spec, const float *input, std::vector<double
 
 // Test data for checks and benchmarks, in the spec's memory layout: values on a 1/8 grid in
 // [-10, 10] (windows hold ties), with NaN, -inf, +inf and -0 each at rate 1/200 when `specials`.
-// Deterministic for a seed.
+// Deterministic for a seed. Empty when the spec's input size is invalid or cannot be allocated.
 std::vector<float> sample_input(const PoolSpec &spec, uint64_t seed, bool specials);
 
 }  // namespace poolgen::reference
