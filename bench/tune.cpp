@@ -45,9 +45,9 @@ std::string self_exe() {
 std::string dir_of(const std::string &p) { return p.substr(0, p.rfind('/')); }
 
 void make_dirs(const std::string &path) {
-    std::string cur;
+    std::string cur = path.rfind('/', 0) == 0 ? "/" : "";  // relative paths stay relative
     for (const std::string &part : split(path, '/')) {
-        cur += "/" + part;
+        cur += part + "/";
         if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) fail("cannot create directory " + cur);
     }
 }
@@ -322,18 +322,6 @@ int tune(const TuneOptions &o) {
     const std::string target = host_target();
     const std::string work = o.work_dir.empty() ? dir_of(self_exe()) + "/tune/" + o.name : o.work_dir;
     const std::string db_dir = o.db_dir.empty() ? POOLGEN_SCHEDULE_DB_DEFAULT : o.db_dir;
-    make_dirs(work);
-    const std::string state = work + "/trials.jsonl";
-    // Trials count only for the generator binary that made them (a rebuilt generator may
-    // compile the same knobs differently).
-    std::string generator_id;
-    {
-        struct stat sb {};
-        if (stat(POOLGEN_GENERATOR_PATH, &sb) != 0) fail(std::string("generator not found: ") + POOLGEN_GENERATOR_PATH);
-        generator_id = std::to_string(static_cast<long long>(sb.st_mtime)) + ":" + std::to_string(static_cast<long long>(sb.st_size));
-    }
-    if (o.fresh) std::remove(state.c_str());
-
     // Candidates in a fixed order: the defaults, Halide's autoschedulers, then the strategy's
     // knob space in its order for the seed (schedules/cpu_knobs.h).
     const std::string defaults = schedules::format_knobs(schedules::default_cpu_knobs(spec));
@@ -350,17 +338,31 @@ int tune(const TuneOptions &o) {
             if (c.rfind("autoscheduler:", 0) == 0) continue;
             schedules::CpuKnobs kn = schedules::default_cpu_knobs(spec);
             std::string err;
-            if (!schedules::parse_knobs(c, &kn, &err)) fail(err);
+            if (!schedules::parse_knobs(c, &kn, &err)) fail("--candidate: " + err);
             c = schedules::format_knobs(kn);
         }
     }
+
+    make_dirs(work);
+    const std::string state = work + "/trials.jsonl";
+    // Trials count only for the generator binary that made them (a rebuilt generator may
+    // compile the same knobs differently).
+    std::string generator_id;
+    {
+        struct stat sb {};
+        if (stat(POOLGEN_GENERATOR_PATH, &sb) != 0) fail(std::string("generator not found: ") + POOLGEN_GENERATOR_PATH);
+        generator_id = std::to_string(static_cast<long long>(sb.st_mtime)) + ":" + std::to_string(static_cast<long long>(sb.st_size));
+    }
+    if (o.fresh) std::remove(state.c_str());
 
     // Earlier trials of this kernel, target and thread count (resume).
     std::map<std::string, Trial> done;
     {
         std::ifstream f(state);
         std::string line;
+        bool whole = true;  // the last line ends in a newline
         while (std::getline(f, line)) {
+            whole = !f.eof();
             try {
                 const auto j = nlohmann::json::parse(line);
                 if (j.at("target") != target || j.at("threads") != threads || j.at("spec") != spec.canonical_name() ||
@@ -376,6 +378,9 @@ int tune(const TuneOptions &o) {
             } catch (...) {
             }
         }
+        // A run killed while appending leaves a partial last line: end it, so that the next
+        // record starts a line of its own instead of being lost with it.
+        if (!whole) std::ofstream(state, std::ios::app) << "\n";
     }
     std::printf("poolgen tune %s: %s\n  target %s, %d thread(s), %zu candidates (seed %llu), budget %.0f s, %zu done earlier (%s)\n",
                 o.name.c_str(), spec.describe().c_str(), target.c_str(), threads, cands.size(),
@@ -426,6 +431,11 @@ int tune(const TuneOptions &o) {
     std::vector<Trial> ok;
     for (const auto &[c, t] : done)
         if (t.ok) ok.push_back(t);
+    if (done.empty()) {
+        char b[64];
+        std::snprintf(b, sizeof b, "%g", o.budget_s);
+        fail(std::string("--budget ") + b + " s ran out before the first candidate was tried");
+    }
     if (ok.empty()) fail("no candidate compiled and matched the reference loops; see " + state);
     std::sort(ok.begin(), ok.end(), [](const Trial &a, const Trial &b) { return a.median_ms < b.median_ms; });
     std::vector<Trial> finalists(ok.begin(), ok.begin() + std::min<size_t>(ok.size(), std::max(1, o.confirm)));

@@ -696,3 +696,51 @@ TEST_CASE("cli check: named kernels pass with a summary line", "[cli]") {
         require_one_line_error(r, {"--device", "'tpu'"});
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// bench and tune options
+
+TEST_CASE("cli bench, tune: bad options fail with one line naming the flag, before anything runs or is written", "[cli]") {
+    TempDir d;
+    write_file(d / "afile", "not a directory\n");
+    const std::string k = "seed_max_4x4_k2";
+    const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+        {"bench " + k + " --threads 0", {"--threads", "between 1 and 256"}},
+        {"bench " + k + " --threads -3", {"--threads", "got -3"}},
+        {"bench " + k + " --repeats 0", {"--repeats", "between 1"}},
+        {"bench " + k + " --min-time -1", {"--min-time", "positive"}},
+        {"bench " + k + " --cold-mb -1", {"--cold-mb", "non-negative"}},
+        {"bench " + k + " --json " + quote(d / "missing/x.json"), {"--json", "missing", "not an existing directory"}},
+        {"bench " + k + " --json " + quote(d.path()), {"--json", "is a directory"}},
+        {"bench " + k + " --json ''", {"--json", "empty"}},
+        {"tune " + k + " --budget -1", {"--budget", "positive"}},
+        {"tune " + k + " --budget 0", {"--budget", "positive"}},
+        {"tune " + k + " --threads 0", {"--threads", "between 1 and 256"}},
+        {"tune " + k + " --threads 100000", {"--threads", "got 100000"}},
+        {"tune " + k + " --repeats 0", {"--repeats"}},
+        {"tune " + k + " --min-time -1", {"--min-time"}},
+        {"tune " + k + " --db " + quote(d / "afile"), {"--db", "not a directory"}},
+        {"tune " + k + " --work-dir " + quote(d / "afile/w"), {"--work-dir", "Not a directory"}},
+        {"tune " + k + " --work-dir " + quote(d / "w") + " --candidate bogus", {"--candidate", "bogus"}},
+    };
+    for (const auto &[args, parts] : cases) {
+        const Result r = run(kCli, args);
+        require_one_line_error(r, parts);
+    }
+    CHECK(d.entries() == std::set<std::string>{"afile"});  // no results file, no work directory
+}
+
+TEST_CASE("cli tune: a relative --work-dir stays relative, and a partial trials.jsonl line is ended on resume", "[cli]") {
+    TempDir d;
+    fs::create_directories(d / "w");
+    const std::string partial = R"({"spec": "max_pool", "target": "x86-64-linux", "thr)";
+    write_file(d / "w/trials.jsonl", partial);
+    const Result r = run("/bin/sh", "-c " + quote("cd " + quote(d.path()) + " && " + quote(kCli) +
+                                                  " tune seed_max_4x4_k2 --budget 0.001 --no-db --work-dir rel/w" +
+                                                  "; " + quote(kCli) + " tune seed_max_4x4_k2 --budget 0.001 --no-db --work-dir w"));
+    INFO(describe(r));
+    CHECK(r.code != 0);
+    CHECK(r.err.find("--budget 0.001 s ran out before the first candidate was tried") != std::string::npos);
+    CHECK(fs::is_directory(d / "rel/w"));
+    CHECK(read_file(d / "w/trials.jsonl") == partial + "\n");
+}

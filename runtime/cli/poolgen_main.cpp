@@ -1,6 +1,7 @@
 // poolgen: validate manifests, list the kernels linked into this binary, run one on .npy
 // data, check kernels against the reference loops, and time them.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -90,6 +91,63 @@ std::string sci(double v) {
     os.precision(2);
     os << std::scientific << v;
     return os.str();
+}
+
+// ---- options checked before anything is built, timed or written ------------------------------
+
+std::string number(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+void require_count(const char *flag, long long v, long long lo, long long hi, const std::string &note = "") {
+    if (v < lo || v > hi)
+        fail(std::string(flag) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + note + ", got " +
+             std::to_string(v));
+}
+
+void require_seconds(const char *flag, double v, bool zero_ok) {
+    if (!std::isfinite(v) || v < 0 || (!zero_ok && v == 0))
+        fail(std::string(flag) + " must be a " + (zero_ok ? "non-negative" : "positive") + " number, got " + number(v));
+}
+
+// Halide's thread pool holds at most 256 threads; 0 or nothing means every core.
+void require_threads(const CLI::App *cmd, int threads) {
+    if (cmd->count("--threads")) require_count("--threads", threads, 1, 256, " (omit it to use every core)");
+}
+
+// The directory holding `path` ("." for a bare name); trailing slashes ignored.
+std::string parent_of(std::string path) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    const size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// A results file is written beside its target and renamed: its directory must exist and take
+// new files, and the target must not be a directory. Found now, not after the whole run.
+void require_output_file(const char *flag, const std::string &path) {
+    if (path.empty()) fail(std::string(flag) + ": the path is empty");
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(std::string(flag) + " " + path + ": is a directory; give a file name");
+    const std::string dir = parent_of(path);
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail(std::string(flag) + " " + path + ": " + dir + " is not an existing directory");
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) fail(std::string(flag) + " " + path + ": cannot create files in " + dir);
+}
+
+// A directory poolgen creates on demand: what exists of it must be directories, and the
+// deepest existing one must take new entries.
+void require_directory(const char *flag, const std::string &path) {
+    if (path.empty()) fail(std::string(flag) + ": the path is empty");
+    std::string p = path;
+    struct stat st;
+    while (::stat(p.c_str(), &st) != 0) {
+        if (errno != ENOENT) fail(std::string(flag) + " " + path + ": cannot use " + p + ": " + std::strerror(errno));
+        p = parent_of(p);
+    }
+    if (!S_ISDIR(st.st_mode)) fail(std::string(flag) + " " + path + ": " + p + " is not a directory");
+    if (::access(p.c_str(), W_OK | X_OK) != 0) fail(std::string(flag) + " " + path + ": cannot create entries in " + p);
 }
 
 int cmd_validate(const std::string &path) {
@@ -365,10 +423,22 @@ int main(int argc, char **argv) {
         if (*chk) return cmd_check(names, device, seed, timed, min_time);
         if (*tune) {
             if (device != "cpu" && device != "auto") fail("--device: only cpu kernels are tuned so far, got '" + device + "'");
+            require_seconds("--budget", tune_opt.budget_s, false);
+            require_threads(tune, tune_opt.threads);
+            require_count("--repeats", tune_opt.repeats, 1, 1000000);
+            require_count("--confirm", tune_opt.confirm, 1, 1000);
+            require_seconds("--min-time", tune_opt.min_time, false);
+            if (!tune_opt.work_dir.empty()) require_directory("--work-dir", tune_opt.work_dir);
+            if (!tune_opt.db_dir.empty() && tune_opt.write_db) require_directory("--db", tune_opt.db_dir);
             return poolgen::bench::tune(tune_opt);
         }
         if (*trial) return poolgen::bench::tune_trial(trial_opt);
         if (*bench) {
+            require_threads(bench, threads);
+            require_count("--repeats", bench_opt.repeats, 1, 1000000);
+            require_seconds("--min-time", bench_opt.min_time, false);
+            require_seconds("--cold-mb", bench_opt.cold_mb, true);
+            if (bench->count("--json")) require_output_file("--json", json_path);
             bench_opt.names = names;
             bench_opt.threads = threads;
             bench_opt.json_path = json_path;
