@@ -1,5 +1,7 @@
 // Formatting and output helpers shared by the CPU and CUDA paths of `poolgen bench`.
 #pragma once
+#include <unistd.h>
+
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -52,9 +54,10 @@ inline std::string now_iso() {
     return b;
 }
 
-// Written beside the target and renamed when complete: never a half-written results file.
+// Written beside the target and renamed when complete: never a half-written results file. The
+// temporary name carries the process id, so no file of the user's is overwritten on the way.
 inline void write_atomically(const std::string &path, const std::string &content) {
-    const std::string tmp = path + ".tmp";
+    const std::string tmp = path + ".poolgen-partial." + std::to_string(::getpid());
     {
         std::ofstream f(tmp, std::ios::trunc);
         f << content;
