@@ -236,18 +236,12 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
     if (!idx_path.empty() && !s.return_indices)
         fail("--indices: kernel '" + name + "' does not return indices (return_indices is false in its manifest)");
     if (in_path.empty()) fail("--input: the path is empty");
-    if (out_path.empty()) fail("--output: the path is empty");
+    // A directory in place of a result would only be found when the second rename fails, after
+    // the first has replaced its target: both results are checked before anything is written.
+    require_output_file("--output", out_path);
+    if (!idx_path.empty()) require_output_file("--indices", idx_path);
     if (in_path == out_path || (!idx_path.empty() && (idx_path == in_path || idx_path == out_path)))
         fail("--input, --output and --indices must be different files");
-    // A directory in place of a result is only found when the second rename fails, after the
-    // first has replaced its target: refuse it before anything is written.
-    auto refuse_directory = [](const char *flag, const std::string &path) {
-        struct stat st;
-        if (!path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-            fail(std::string(flag) + " " + path + ": is a directory; give a file name");
-    };
-    refuse_directory("--output", out_path);
-    refuse_directory("--indices", idx_path);
     npy::Array in;
     if (Status st = npy::read(in_path, &in); !st.ok()) fail(st.message());
     if (in.descr != "<f4")
