@@ -294,9 +294,11 @@ public:
             if (!adaptive) {
                 // PyTorch's channels-first kernel adds the quotient to a zeroed output, so a
                 // quotient of -0 (a zero sum over a negative divisor_override, or an underflow)
-                // comes out +0; its channels-last kernel divides in place and keeps -0.
+                // comes out +0; its channels-last kernel divides in place and keeps -0. PyTorch
+                // runs the channels-last one only for nhwc 1D/2D tensors with C > 1 and more than
+                // one spatial element (poolgen::avg_keeps_negative_zero); 3D always gives +0.
                 Expr q = window_sum / cast<float>(divisor);
-                result = {nhwc ? q : Expr(0.0f) + q};
+                result = {poolgen::avg_keeps_negative_zero(s) ? q : Expr(0.0f) + q};
             }
         }
 

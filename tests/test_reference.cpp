@@ -134,23 +134,46 @@ TEST_CASE("avg: divisor_override wins over everything", "[reference]") {
 
 TEST_CASE("avg: a -0 quotient is +0 channels-first and -0 channels-last, as in PyTorch", "[reference]") {
     // PyTorch's contiguous kernel stores 0 + sum/divisor; its channels_last kernel divides in
-    // place. One channel, so both layouts hold the same bytes.
+    // place. It runs the channels_last kernel only for 1D/2D channels_last tensors that are not
+    // also plain contiguous (C > 1 and more than one spatial element); avg_pool3d has none.
     const float tiny = std::numeric_limits<float>::denorm_min();
-    auto s = avg({1, 1, 2, 4}, {2});
-    s.divisor_override = -4;
-    for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
-        s.layout = layout;
-        const bool keeps_sign = layout == Layout::NHWC;
-        auto zero_sum = ref(s, std::vector<float>(8, 0.0f));  // +0 / -4 = -0
-        INFO(to_string(layout));
-        CHECK(std::signbit(zero_sum.out[0]) == keeps_sign);
-        CHECK(std::signbit(zero_sum.out[1]) == keeps_sign);
-        auto plain = avg({1, 1, 2, 4}, {2});
-        plain.layout = layout;
-        auto underflow = ref(plain, {-tiny, 0, 0, 0, 0, 0, 0, 0});  // -tiny / 4 rounds to -0
-        CHECK(underflow.out[0] == 0.0f);
-        CHECK(std::signbit(underflow.out[0]) == keeps_sign);
+    struct Case {
+        std::vector<int64_t> input, kernel;
+        bool nhwc_keeps_sign;
+    };
+    for (const Case &c : {Case{{1, 2, 2, 4}, {2}, true},        // 2D, two channels: -0 stays
+                          Case{{1, 1, 2, 4}, {2}, false},       // one channel: also contiguous, +0
+                          Case{{2, 3, 1, 1}, {1}, false},       // 1x1 plane: also contiguous, +0
+                          Case{{1, 2, 2, 2, 4}, {2}, false},    // 3D: channels-first kernel, +0
+                          Case{{1, 1, 2, 2, 4}, {2}, false}}) {
+        for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
+            auto s = avg(c.input, c.kernel);
+            s.divisor_override = -4;
+            s.layout = layout;
+            const bool keeps_sign = layout == Layout::NHWC && c.nhwc_keeps_sign;
+            INFO(to_string(layout) << " input " << join_dims(c.input));
+            auto zero_sum = ref(s, std::vector<float>(static_cast<size_t>(s.input_elements()), 0.0f));  // +0 / -4 = -0
+            for (float v : zero_sum.out) {
+                CHECK(v == 0.0f);
+                CHECK(std::signbit(v) == keeps_sign);
+            }
+        }
     }
+    // 1D (no divisor_override): -tiny / 2 rounds to -0; kept channels-last with C > 1 only.
+    for (int64_t channels : {1, 2}) {
+        for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
+            auto s = avg({1, channels, 4}, {2});
+            s.layout = layout;
+            std::vector<float> in(static_cast<size_t>(4 * channels), 0.0f);
+            in[0] = -tiny;  // n=0, c=0, l=0 in either layout
+            auto underflow = ref(s, in);
+            INFO(to_string(layout) << " C=" << channels);
+            CHECK(underflow.out[0] == 0.0f);
+            CHECK(std::signbit(underflow.out[0]) == (layout == Layout::NHWC && channels > 1));
+        }
+    }
+    CHECK(avg_keeps_negative_zero([] { auto s = avg({1, 2, 3}, {2}); s.layout = Layout::NHWC; return s; }()));
+    CHECK_FALSE(avg_keeps_negative_zero([] { auto s = avg({1, 2, 1}, {1}); s.layout = Layout::NHWC; return s; }()));
 }
 
 TEST_CASE("avg: +inf and -inf in one window give NaN", "[reference]") {

@@ -173,9 +173,10 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
                 return;
             }
             // PyTorch's channels-first kernel computes 0 + quotient (a -0 quotient gives +0);
-            // its channels-last kernel keeps the quotient as it is.
+            // its channels-last kernel keeps the quotient as it is. Which one runs: see
+            // avg_keeps_negative_zero (nhwc 1D/2D with C > 1 and more than one spatial element).
             const float q = sum / static_cast<float>(avg_divisor(s, win));
-            output[dst] = s.layout == Layout::NCHW ? 0.0f + q : q;
+            output[dst] = avg_keeps_negative_zero(s) ? q : 0.0f + q;
         }
     });
     return Status::Ok();
