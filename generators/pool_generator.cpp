@@ -212,6 +212,9 @@ public:
                 // (index, value): with strict_float Halide 21 stores a Tuple update's elements in
                 // order and later elements read the new values, so the value, which the index's
                 // rule reads, comes last.
+                // PyTorch's channels-last max_pool3d kernel leaves the depth out of this start
+                // index (poolgen::max3d_start_index_drops_depth); a taken tap's index is whole.
+                if (poolgen::max3d_start_index_drops_depth(s)) start[0] = Expr(0);
                 pooled(out_args) = Tuple(flat(start), Expr(-std::numeric_limits<float>::infinity()));
                 Expr best = pooled(out_args)[1];
                 Expr take = v > best || is_nan(v);
@@ -294,9 +297,11 @@ public:
             if (!adaptive) {
                 // PyTorch's channels-first kernel adds the quotient to a zeroed output, so a
                 // quotient of -0 (a zero sum over a negative divisor_override, or an underflow)
-                // comes out +0; its channels-last kernel divides in place and keeps -0.
+                // comes out +0; its channels-last kernel divides in place and keeps -0. PyTorch
+                // runs the channels-last one only for nhwc 1D/2D tensors with C > 1 and more than
+                // one spatial element (poolgen::avg_keeps_negative_zero); 3D always gives +0.
                 Expr q = window_sum / cast<float>(divisor);
-                result = {nhwc ? q : Expr(0.0f) + q};
+                result = {poolgen::avg_keeps_negative_zero(s) ? q : Expr(0.0f) + q};
             }
         }
 

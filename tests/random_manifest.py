@@ -28,10 +28,9 @@ def out_size(n, k, s, p, d, ceil):
 
 
 def pad_limit(op, rank, k, d, return_indices):
-    """Largest padding PyTorch accepts: half the effective (dilated) kernel for 1D/2D, half
-    the raw kernel for 3D and for max_pool1d without indices (C++ truncating division)."""
-    raw_rule = rank == 3 or (rank == 1 and op == "max_pool" and not return_indices)
-    return k // 2 if raw_rule else (d * (k - 1) + 1) // 2
+    """Largest padding PyTorch accepts: half the raw kernel (C++ truncating division). Its
+    bound on the effective (dilated) kernel is checked too but is never the tighter one."""
+    return k // 2
 
 
 def spatial_sizes(rng, rank):

@@ -160,21 +160,22 @@ TEST_CASE("limits: extreme window parameters validate without overflow", "[spec]
 }
 
 TEST_CASE("limits: window positions and flat indices must fit 32-bit arithmetic", "[spec][limits]") {
-    // Dilation 2^30 on a 3x3 input: every window lies in padding. Values only: accepted.
-    PoolSpec s = max2d({1, 1, 3, 3}, {2}, {1}, {int64_t(1) << 29}, {int64_t(1) << 30});
+    // Dilation and stride 2^30 on a 3x3 input, ceil mode: the one window lies in padding (taps
+    // -1 and 2^30 - 1 per dim). Values only: accepted.
+    PoolSpec s = max2d({1, 1, 3, 3}, {2}, {int64_t(1) << 30}, {1}, {int64_t(1) << 30}, true);
     REQUIRE(s.validate().ok());
-    CHECK(s.output_shape() == std::vector<int64_t>{1, 1, 3, 3});
-    // With indices, PyTorch's index of such a window (first tap past the padding) is about
-    // 2^30 * 3 + 2^30: past int32.
+    CHECK(s.output_shape() == std::vector<int64_t>{1, 1, 1, 1});
+    // With indices, PyTorch's index of such a window (first tap past the padding) is
+    // (2^30 - 1) * 3 + 2^30 - 1: past int32.
     s.return_indices = true;
     CHECK_THAT(why(s), Contains("field 'dilation'") && Contains("flat plane indices"));
     // Input plus twice the padding past 2^31-1.
     PoolSpec w = max2d({1, 1, 2000000000}, {2000000001}, {1}, {1000000000}, {}, false);
     CHECK_THAT(why(w), Contains("field 'padding'") && Contains("32-bit"));
     // A window span past 2^31-1: ceil mode with a huge stride lets the dilated kernel reach
-    // n + 2p + s - 2 = 2^32 - 4 positions.
-    PoolSpec span = max2d({1, 1, 1}, {3}, {kMaxDim}, {1073741823}, {2147483646}, true);
-    span.return_indices = true;  // the effective-kernel pad rule (1D with indices)
+    // n + 2p + s - 2 = 2^31 + 3 positions (n=3, k=3, p=1, d=2^30+1: 2d = n + 2p + s - 2).
+    PoolSpec span = max2d({1, 1, 3}, {3}, {kMaxDim}, {1}, {1073741825}, true);
+    span.return_indices = true;
     CHECK(span.output_shape() == std::vector<int64_t>{1, 1, 1});
     CHECK_THAT(why(span), Contains("field 'dilation'") && Contains("span"));
 }

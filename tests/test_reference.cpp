@@ -134,23 +134,77 @@ TEST_CASE("avg: divisor_override wins over everything", "[reference]") {
 
 TEST_CASE("avg: a -0 quotient is +0 channels-first and -0 channels-last, as in PyTorch", "[reference]") {
     // PyTorch's contiguous kernel stores 0 + sum/divisor; its channels_last kernel divides in
-    // place. One channel, so both layouts hold the same bytes.
+    // place. It runs the channels_last kernel only for 1D/2D channels_last tensors that are not
+    // also plain contiguous (C > 1 and more than one spatial element); avg_pool3d has none.
     const float tiny = std::numeric_limits<float>::denorm_min();
-    auto s = avg({1, 1, 2, 4}, {2});
-    s.divisor_override = -4;
+    struct Case {
+        std::vector<int64_t> input, kernel;
+        bool nhwc_keeps_sign;
+    };
+    for (const Case &c : {Case{{1, 2, 2, 4}, {2}, true},        // 2D, two channels: -0 stays
+                          Case{{1, 1, 2, 4}, {2}, false},       // one channel: also contiguous, +0
+                          Case{{2, 3, 1, 1}, {1}, false},       // 1x1 plane: also contiguous, +0
+                          Case{{1, 2, 2, 2, 4}, {2}, false},    // 3D: channels-first kernel, +0
+                          Case{{1, 1, 2, 2, 4}, {2}, false}}) {
+        for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
+            auto s = avg(c.input, c.kernel);
+            s.divisor_override = -4;
+            s.layout = layout;
+            const bool keeps_sign = layout == Layout::NHWC && c.nhwc_keeps_sign;
+            INFO(to_string(layout) << " input " << join_dims(c.input));
+            auto zero_sum = ref(s, std::vector<float>(static_cast<size_t>(s.input_elements()), 0.0f));  // +0 / -4 = -0
+            for (float v : zero_sum.out) {
+                CHECK(v == 0.0f);
+                CHECK(std::signbit(v) == keeps_sign);
+            }
+        }
+    }
+    // 1D (no divisor_override): -tiny / 2 rounds to -0; kept channels-last with C > 1 only.
+    for (int64_t channels : {1, 2}) {
+        for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
+            auto s = avg({1, channels, 4}, {2});
+            s.layout = layout;
+            std::vector<float> in(static_cast<size_t>(4 * channels), 0.0f);
+            in[0] = -tiny;  // n=0, c=0, l=0 in either layout
+            auto underflow = ref(s, in);
+            INFO(to_string(layout) << " C=" << channels);
+            CHECK(underflow.out[0] == 0.0f);
+            CHECK(std::signbit(underflow.out[0]) == (layout == Layout::NHWC && channels > 1));
+        }
+    }
+    CHECK(avg_keeps_negative_zero([] { auto s = avg({1, 2, 3}, {2}); s.layout = Layout::NHWC; return s; }()));
+    CHECK_FALSE(avg_keeps_negative_zero([] { auto s = avg({1, 2, 1}, {1}); s.layout = Layout::NHWC; return s; }()));
+}
+
+TEST_CASE("max 3D nhwc: PyTorch's channels-last kernel starts its index without the depth", "[reference]") {
+    // All -inf, 1x2x3x4x5, k=2, s=1: no tap is ever taken, so the index is the start's.
+    // PyTorch 2.15: channels-first window (1,0,0) -> 20, channels_last_3d -> 0; a window whose
+    // tap is taken reports the whole index (59 = (2*4+3)*5+4).
+    auto s = max2d({1, 2, 3, 4, 5}, {2}, {1});
+    std::vector<float> in(120, -kInf);
     for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
         s.layout = layout;
-        const bool keeps_sign = layout == Layout::NHWC;
-        auto zero_sum = ref(s, std::vector<float>(8, 0.0f));  // +0 / -4 = -0
         INFO(to_string(layout));
-        CHECK(std::signbit(zero_sum.out[0]) == keeps_sign);
-        CHECK(std::signbit(zero_sum.out[1]) == keeps_sign);
-        auto plain = avg({1, 1, 2, 4}, {2});
-        plain.layout = layout;
-        auto underflow = ref(plain, {-tiny, 0, 0, 0, 0, 0, 0, 0});  // -tiny / 4 rounds to -0
-        CHECK(underflow.out[0] == 0.0f);
-        CHECK(std::signbit(underflow.out[0]) == keeps_sign);
+        auto r = ref(s, in, true);  // output 2x3x4 per channel
+        const size_t last = layout == Layout::NCHW ? 23 : 23 * 2;  // (n0, c0, d1, h2, w3)
+        const size_t d1 = layout == Layout::NCHW ? 12 : 12 * 2;    // (n0, c0, d1, h0, w0)
+        CHECK(r.idx[d1] == (layout == Layout::NCHW ? 20 : 0));
+        CHECK(r.idx[last] == (layout == Layout::NCHW ? 33 : 13));
+        std::vector<float> one = in;
+        const size_t at = layout == Layout::NCHW ? 59 : 59 * 2;  // (c0, d2, h3, w4)
+        one[at] = 1.0f;
+        CHECK(ref(s, one, true).idx[last] == 59);
     }
+    // One channel: PyTorch's channels-first kernel, depth included.
+    auto c1 = max2d({1, 1, 3, 4, 5}, {2}, {1});
+    c1.layout = Layout::NHWC;
+    CHECK(ref(c1, std::vector<float>(60, -kInf), true).idx[12] == 20);
+    // All-padding dilated window, 2x3x3x3 nhwc, k=2, p=1, d=4: start (3,3,3) -> 3*3+3 = 12.
+    auto pad = max2d({1, 2, 3, 3, 3}, {2}, {1}, {1}, {4});
+    pad.layout = Layout::NHWC;
+    auto rp = ref(pad, std::vector<float>(54, 1.0f), true);
+    CHECK(rp.idx == std::vector<int64_t>{12, 12});
+    CHECK(rp.out[0] == -kInf);
 }
 
 TEST_CASE("avg: +inf and -inf in one window give NaN", "[reference]") {

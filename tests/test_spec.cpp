@@ -63,15 +63,45 @@ TEST_CASE("validation follows PyTorch's rules and order", "[spec]") {
     CHECK_THAT(why(max2d({1, 1, 2, 2}, {3}, {1})), Contains("1x2x2"));
 }
 
-TEST_CASE("padding bound: effective kernel in 1D/2D, raw kernel in 3D and max_pool1d without indices", "[spec]") {
-    // k=3, d=2 (effective 5), p=2: current PyTorch accepts it in 2D.
-    CHECK(max2d({1, 1, 9, 9}, {3}, {1}, {2}, {2}).validate().ok());
-    PoolSpec s3 = max2d({1, 1, 9, 9, 9}, {3}, {1}, {2}, {2});
-    CHECK_FALSE(s3.validate().ok());
-    PoolSpec s1 = max2d({1, 1, 9}, {3}, {1}, {2}, {2});
-    CHECK_FALSE(s1.validate().ok());
-    s1.return_indices = true;  // PyTorch routes this through max_pool2d
-    CHECK(s1.validate().ok());
+TEST_CASE("padding bound: half the raw kernel, also with dilation", "[spec]") {
+    using Catch::Matchers::Contains;
+    // k=3, d=2 (effective 5), p=2: PyTorch refuses it in 1D, 2D and 3D ("pad should be smaller
+    // than or equal to half of kernel size", pool2d/pool3d_shape_check on the raw kernel).
+    for (std::vector<int64_t> in : {std::vector<int64_t>{1, 1, 9}, {1, 1, 9, 9}, {1, 1, 9, 9, 9}})
+        for (bool indices : {false, true}) {
+            PoolSpec s = max2d(in, {3}, {1}, {2}, {2});
+            s.return_indices = indices;
+            INFO(join_dims(in) << (indices ? " indices" : ""));
+            CHECK_THAT(why(s), Contains("field 'padding'") && Contains("half of the kernel size") && Contains("kernel=3"));
+            s.padding = std::vector<int64_t>(in.size() - 2, 1);
+            CHECK(s.validate().ok());
+        }
+    // k=2, d=3 (effective 4), p=2 in one dim only.
+    CHECK_THAT(why(max2d({1, 1, 9, 9}, {2}, {1}, {2, 0}, {3})), Contains("field 'padding'") && Contains("kernel=2"));
+    // The raw-kernel rule comes after the kernel, stride and dilation rules ...
+    CHECK_THAT(why(max2d({1, 1, 9, 9}, {3}, {-1}, {2}, {2})), Contains("field 'stride'") && Contains("greater than zero"));
+    CHECK_THAT(why(max2d({1, 1, 9, 9}, {3}, {1}, {2, 0}, {2, 0})), Contains("field 'dilation'"));
+    // ... and the effective-kernel rule before them: d=0 makes the window 1 wide, so p=1 is
+    // already too much (3D too), and a zero stride in a later dim loses to it only there.
+    CHECK_THAT(why(max2d({1, 1, 9, 9, 9}, {5}, {1}, {1, 0, 0}, {0, 1, 1})),
+               Contains("field 'padding'") && Contains("effective"));
+    CHECK_THAT(why(max2d({1, 1, 9, 9, 9}, {5}, {3, 0, 1}, {4, 0, 0}, {3, 1, 1})), Contains("field 'stride'") && Contains("zero"));
+    // The raw-kernel rule comes before the output-size rule.
+    CHECK_THAT(why(max2d({1, 1, 2, 7}, {2, 6}, {3}, {2}, {3, 1})), Contains("field 'padding'"));
+}
+
+TEST_CASE("max_pool1d without indices: PyTorch's own check order", "[spec]") {
+    using Catch::Matchers::Contains;
+    // kernel, stride (zero or negative), padding, half the kernel, dilation.
+    CHECK_THAT(why(max2d({1, 1, 9}, {0}, {0}, {1}, {0})), Contains("field 'kernel'"));
+    CHECK_THAT(why(max2d({1, 1, 9}, {3}, {0}, {-1}, {0})), Contains("field 'stride'") && Contains("greater than zero"));
+    CHECK_THAT(why(max2d({1, 1, 9}, {3}, {1}, {-1}, {0})), Contains("field 'padding'") && Contains("non-negative"));
+    CHECK_THAT(why(max2d({1, 1, 9}, {3}, {1}, {2}, {0})), Contains("field 'padding'") && Contains("half"));
+    CHECK_THAT(why(max2d({1, 1, 9}, {3}, {1}, {1}, {0})), Contains("field 'dilation'"));
+    // With indices PyTorch goes through max_pool2d: stride zero first.
+    PoolSpec s = max2d({1, 1, 9}, {0}, {0}, {1}, {0});
+    s.return_indices = true;
+    CHECK_THAT(why(s), Contains("field 'stride'") && Contains("not be zero"));
 }
 
 TEST_CASE("avg_pool rules", "[spec]") {

@@ -109,6 +109,18 @@ int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d
     return o;
 }
 
+bool avg_keeps_negative_zero(const PoolSpec &s) {
+    if (s.layout != Layout::NHWC || s.input.size() < 3 || s.input.size() > 4 || s.input[1] <= 1) return false;
+    int64_t plane = 1;
+    for (size_t i = 2; i < s.input.size(); i++) plane *= s.input[i];
+    return plane > 1;
+}
+
+bool max3d_start_index_drops_depth(const PoolSpec &s) {
+    if (s.op != Op::MaxPool || s.layout != Layout::NHWC || s.input.size() != 5 || s.input[1] <= 1) return false;
+    return s.input[2] * s.input[3] * s.input[4] > 1;
+}
+
 void PoolSpec::normalize() {
     const size_t r = input.size() >= 2 ? input.size() - 2 : 0;
     auto broadcast = [r](std::vector<int64_t> &v, int64_t dflt) {
@@ -184,15 +196,14 @@ Status PoolSpec::validate() const {
                     return err("divisor_override", "magnitude must be at most " + std::to_string(kMaxDim));
             }
         }
-        // PyTorch checks per dim: stride zero, padding negative, padding > half the kernel.
-        // Current PyTorch bounds padding by half the effective (dilated) kernel for 1D/2D,
-        // by half the raw kernel for 3D and for max_pool1d without indices.
-        const bool raw_kernel_pad_rule = r == 3 || (r == 1 && op == Op::MaxPool && !return_indices);
-        for (size_t i = 0; i < r; i++) {
-            if (stride[i] == 0) return err("stride", "must not be zero" + dim_note(i, r));
-            if (padding[i] < 0)
-                return err("padding", "must be non-negative, got " + std::to_string(padding[i]) + dim_note(i, r));
-            const bool dilated = !raw_kernel_pad_rule && dilation[i] != 1;
+        // PyTorch's checks, in PyTorch's order. max_pool1d without indices has its own path
+        // (kernel, stride, padding, half the raw kernel, dilation). Everything else first checks
+        // per dim: stride zero, padding negative, padding > half the effective (dilated) kernel;
+        // then kernel, stride and dilation > 0; then padding <= half the RAW kernel
+        // (pool2d/pool3d_shape_check), which for max pooling with dilation is the binding rule:
+        // k=3, d=2, p=2 is refused in every dimension count.
+        auto pad_bound = [&](size_t i, bool effective) -> Status {
+            const bool dilated = effective && dilation[i] != 1;
             const int64_t extent = dilated ? dilation[i] * (kernel[i] - 1) + 1 : kernel[i];
             if (padding[i] > extent / 2)  // C++ truncating division, as PyTorch
                 return err("padding", "must be at most half of the " +
@@ -200,16 +211,33 @@ Status PoolSpec::validate() const {
                                           ", got padding=" + std::to_string(padding[i]) + " and " +
                                           (dilated ? "effective kernel size " : "kernel=") + std::to_string(extent) +
                                           dim_note(i, r));
+            return Status::Ok();
+        };
+        if (r == 1 && op == Op::MaxPool && !return_indices) {
+            if (kernel[0] <= 0) return err("kernel", "must be greater than zero, got " + std::to_string(kernel[0]));
+            if (stride[0] <= 0) return err("stride", "must be greater than zero, got " + std::to_string(stride[0]));
+            if (padding[0] < 0) return err("padding", "must be non-negative, got " + std::to_string(padding[0]));
+            if (Status st = pad_bound(0, false); !st.ok()) return st;
+            if (dilation[0] <= 0) return err("dilation", "must be greater than zero, got " + std::to_string(dilation[0]));
+        } else {
+            for (size_t i = 0; i < r; i++) {
+                if (stride[i] == 0) return err("stride", "must not be zero" + dim_note(i, r));
+                if (padding[i] < 0)
+                    return err("padding", "must be non-negative, got " + std::to_string(padding[i]) + dim_note(i, r));
+                if (Status st = pad_bound(i, true); !st.ok()) return st;
+            }
+            for (size_t i = 0; i < r; i++)
+                if (kernel[i] <= 0)
+                    return err("kernel", "must be greater than zero, got " + std::to_string(kernel[i]) + dim_note(i, r));
+            for (size_t i = 0; i < r; i++)
+                if (stride[i] < 0)
+                    return err("stride", "must be greater than zero, got " + std::to_string(stride[i]) + dim_note(i, r));
+            for (size_t i = 0; i < r; i++)
+                if (dilation[i] <= 0)
+                    return err("dilation", "must be greater than zero, got " + std::to_string(dilation[i]) + dim_note(i, r));
+            for (size_t i = 0; i < r; i++)
+                if (Status st = pad_bound(i, false); !st.ok()) return st;
         }
-        for (size_t i = 0; i < r; i++)
-            if (kernel[i] <= 0)
-                return err("kernel", "must be greater than zero, got " + std::to_string(kernel[i]) + dim_note(i, r));
-        for (size_t i = 0; i < r; i++)
-            if (stride[i] < 0)
-                return err("stride", "must be greater than zero, got " + std::to_string(stride[i]) + dim_note(i, r));
-        for (size_t i = 0; i < r; i++)
-            if (dilation[i] <= 0)
-                return err("dilation", "must be greater than zero, got " + std::to_string(dilation[i]) + dim_note(i, r));
         if (avg && r == 3) {
             for (size_t i = 0; i < r; i++)
                 if (input[2 + i] < kernel[i])

@@ -456,13 +456,12 @@ def valid_cases():
 
 INVALID = []
 
-# Combinations where PyTorch 1.13 and current PyTorch disagree are NOT recorded (current
-# PyTorch wins, see SEMANTICS.md): the max_pool1d/2d pad check on the effective (dilated)
-# kernel.  1.13 rejects p > k/2 on the raw kernel, so e.g. max_pool2d k=3, d=2, p=2 and
-# k=2, d=3, p=2 raise "pad should be at most half of kernel size" here but are accepted by
-# current PyTorch (p <= (d(k-1)+1)/2).  check_version_differences() asserts that 1.13 still
-# rejects them, and they are left out of invalid.json (and out of golden.json, since 1.13
-# cannot produce their numbers).
+# Max pooling with dilation and p > k/2 <= (d(k-1)+1)/2 is NOT recorded: e.g. max_pool2d
+# k=3, d=2, p=2 and k=2, d=3, p=2. 1.13 rejects them ("pad should be at most half of kernel
+# size"); they were once believed accepted by current PyTorch, whose first pad check uses the
+# effective (dilated) kernel, but PyTorch 2.15 refuses them too, in pool2d/pool3d_shape_check on
+# the raw kernel (tests/test_spec.cpp pins poolgen's refusal). check_version_differences()
+# asserts that 1.13 rejects them; they are left out of invalid.json.
 #
 # max_pool1d WITHOUT indices and o == 0 returns an empty (N,C,0) tensor in 1.13 instead of
 # raising; poolgen treats o == 0 as an error everywhere, so the 1D output-too-small cases
@@ -602,8 +601,8 @@ def invalid_cases():
 
 
 def check_version_differences():
-    """Cases 1.13 rejects but current PyTorch accepts: assert 1.13 still rejects them
-    (so the note above stays true); they are recorded nowhere."""
+    """Dilated max pooling with padding over half the raw kernel: assert 1.13 rejects it (so
+    the note above stays true; PyTorch 2.15 rejects it too); recorded nowhere."""
     x = torch.zeros(1, 1, 9, 9)
     for k, d, p in ((3, 2, 2), (2, 3, 2)):
         try:
