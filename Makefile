@@ -84,7 +84,7 @@ clean:
 # clang and its libFuzzer runtime for the fuzz tests: installed when root, else the fuzz tests
 # print [SKIP]. Never required.
 FUZZ_APT_PACKAGES := clang libclang-rt-14-dev
-.PHONY: fuzz-deps test-sanitize test-asan test-tsan test-nightly fuzz
+.PHONY: fuzz-deps test-sanitize test-asan test-tsan test-nightly test-pytorch fuzz
 fuzz-deps:
 	@missing=""; for p in $(FUZZ_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -120,6 +120,21 @@ test-nightly:
 	build/tests/poolgen_tests "[.nightly]"
 	POOLGEN_DISPATCH_LEVEL=2 build/tests/poolgen_tests "[.nightly]"
 	POOLGEN_DISPATCH_LEVEL=1 build/tests/poolgen_tests "[.nightly]"
+
+# Differential check against an installed PyTorch (tests/pytorch/compare_pytorch.py): a random
+# manifest that PyTorch accepts (plus fixed edge cases) built and run on adversarial inputs,
+# compared bit for bit, and random parameter sets through `poolgen validate`. Not part of
+# `make test`: PyTorch is a multi-GB download. TORCH_PYTHON: a Python with torch and numpy.
+TORCH_PYTHON    ?= python3
+PYTORCH_SEED    ?= 1
+PYTORCH_KERNELS ?= 60
+test-pytorch:
+	@"$(TORCH_PYTHON)" -c 'import torch, numpy' 2>/dev/null || { echo "poolgen: test-pytorch needs torch and numpy in TORCH_PYTHON=$(TORCH_PYTHON) (python3 -m venv V && V/bin/pip install torch numpy, then TORCH_PYTHON=V/bin/python)" >&2; exit 2; }
+	@mkdir -p build-pytorch
+	"$(TORCH_PYTHON)" tests/pytorch/compare_pytorch.py manifest build-pytorch/manifest.json --seed $(PYTORCH_SEED) --count $(PYTORCH_KERNELS)
+	$(MAKE) --no-print-directory build BUILD=build-pytorch/build MANIFEST=build-pytorch/manifest.json
+	"$(TORCH_PYTHON)" tests/pytorch/compare_pytorch.py values build-pytorch/manifest.json build-pytorch/build/poolgen --seed $(PYTORCH_SEED)
+	"$(TORCH_PYTHON)" tests/pytorch/compare_pytorch.py validate build-pytorch/build/poolgen --seed $(PYTORCH_SEED)
 
 fuzz: fuzz-deps
 	$(MAKE) --no-print-directory build BUILD=build MANIFEST=configs/default.json TESTS=ON
