@@ -212,9 +212,6 @@ public:
                 // (index, value): with strict_float Halide 21 stores a Tuple update's elements in
                 // order and later elements read the new values, so the value, which the index's
                 // rule reads, comes last.
-                // PyTorch's channels-last max_pool3d kernel leaves the depth out of this start
-                // index (poolgen::max3d_start_index_drops_depth); a taken tap's index is whole.
-                if (poolgen::max3d_start_index_drops_depth(s)) start[0] = Expr(0);
                 pooled(out_args) = Tuple(flat(start), Expr(-std::numeric_limits<float>::infinity()));
                 Expr best = pooled(out_args)[1];
                 Expr take = v > best || is_nan(v);

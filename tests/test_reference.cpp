@@ -176,10 +176,10 @@ TEST_CASE("avg: a -0 quotient is +0 channels-first and -0 channels-last, as in P
     CHECK_FALSE(avg_keeps_negative_zero([] { auto s = avg({1, 2, 1}, {1}); s.layout = Layout::NHWC; return s; }()));
 }
 
-TEST_CASE("max 3D nhwc: PyTorch's channels-last kernel starts its index without the depth", "[reference]") {
-    // All -inf, 1x2x3x4x5, k=2, s=1: no tap is ever taken, so the index is the start's.
-    // PyTorch 2.15: channels-first window (1,0,0) -> 20, channels_last_3d -> 0; a window whose
-    // tap is taken reports the whole index (59 = (2*4+3)*5+4).
+TEST_CASE("max 3D: a window with no tap taken reports its first in-bounds tap's whole index", "[reference]") {
+    // All -inf, 1x2x3x4x5, k=2, s=1: no tap is ever taken, so the index is the window start's,
+    // (d*H + h)*W + w in both layouts (PyTorch's channels-first kernel, and its channels-last
+    // one outside the channel tail where it drops d*H*W; README, Semantics).
     auto s = max2d({1, 2, 3, 4, 5}, {2}, {1});
     std::vector<float> in(120, -kInf);
     for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
@@ -188,22 +188,19 @@ TEST_CASE("max 3D nhwc: PyTorch's channels-last kernel starts its index without 
         auto r = ref(s, in, true);  // output 2x3x4 per channel
         const size_t last = layout == Layout::NCHW ? 23 : 23 * 2;  // (n0, c0, d1, h2, w3)
         const size_t d1 = layout == Layout::NCHW ? 12 : 12 * 2;    // (n0, c0, d1, h0, w0)
-        CHECK(r.idx[d1] == (layout == Layout::NCHW ? 20 : 0));
-        CHECK(r.idx[last] == (layout == Layout::NCHW ? 33 : 13));
+        CHECK(r.idx[d1] == 20);                                      // (1*4 + 0)*5 + 0
+        CHECK(r.idx[last] == 33);                                    // (1*4 + 2)*5 + 3
         std::vector<float> one = in;
         const size_t at = layout == Layout::NCHW ? 59 : 59 * 2;  // (c0, d2, h3, w4)
         one[at] = 1.0f;
-        CHECK(ref(s, one, true).idx[last] == 59);
+        CHECK(ref(s, one, true).idx[last] == 59);  // (2*4 + 3)*5 + 4
     }
-    // One channel: PyTorch's channels-first kernel, depth included.
-    auto c1 = max2d({1, 1, 3, 4, 5}, {2}, {1});
-    c1.layout = Layout::NHWC;
-    CHECK(ref(c1, std::vector<float>(60, -kInf), true).idx[12] == 20);
-    // All-padding dilated window, 2x3x3x3 nhwc, k=2, p=1, d=4: start (3,3,3) -> 3*3+3 = 12.
+    // All-padding dilated window, 2x3x3x3 nhwc, k=2, p=1, d=4: the start (-1,-1,-1) advanced
+    // past the padding by whole dilation steps is (3,3,3): (3*3 + 3)*3 + 3 = 39, past the end.
     auto pad = max2d({1, 2, 3, 3, 3}, {2}, {1}, {1}, {4});
     pad.layout = Layout::NHWC;
     auto rp = ref(pad, std::vector<float>(54, 1.0f), true);
-    CHECK(rp.idx == std::vector<int64_t>{12, 12});
+    CHECK(rp.idx == std::vector<int64_t>{39, 39});
     CHECK(rp.out[0] == -kInf);
 }
 

@@ -144,9 +144,7 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
                 while (first[i] < 0) first[i] += win[i].step;
             }
             float best = -std::numeric_limits<float>::infinity();
-            // PyTorch's channels-last max_pool3d kernel starts from h*W + w, without the depth.
-            const int64_t first_d = max3d_start_index_drops_depth(s) ? 0 : first[0];
-            int64_t best_index = (first_d * g.in[1] + first[1]) * g.in[2] + first[2];
+            int64_t best_index = (first[0] * g.in[1] + first[1]) * g.in[2] + first[2];
             for (int64_t a = 0; a < win[0].count; a++)
                 for (int64_t b = 0; b < win[1].count; b++)
                     for (int64_t e = 0; e < win[2].count; e++) {

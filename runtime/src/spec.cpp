@@ -116,11 +116,6 @@ bool avg_keeps_negative_zero(const PoolSpec &s) {
     return plane > 1;
 }
 
-bool max3d_start_index_drops_depth(const PoolSpec &s) {
-    if (s.op != Op::MaxPool || s.layout != Layout::NHWC || s.input.size() != 5 || s.input[1] <= 1) return false;
-    return s.input[2] * s.input[3] * s.input[4] > 1;
-}
-
 void PoolSpec::normalize() {
     const size_t r = input.size() >= 2 ? input.size() - 2 : 0;
     auto broadcast = [r](std::vector<int64_t> &v, int64_t dflt) {

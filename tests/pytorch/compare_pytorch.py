@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Differential check of poolgen against an installed PyTorch (CPU).
 
-  compare_pytorch.py manifest OUT.json [--seed S] [--count N]
+  compare_pytorch.py manifest OUT.json [--seed S] [--count N] [--large]
       random manifest entries that this PyTorch accepts with a non-empty output, plus fixed
-      edge cases (windows entirely in padding, 1x1 inputs, adaptive up-sizing, ...)
+      edge cases (windows entirely in padding, 1x1 inputs, adaptive up-sizing, ...); --large
+      draws bigger tensors (up to 130 channels, 45x45, 14^3, 300 long)
   compare_pytorch.py values MANIFEST POOLGEN [--seed S]
       every kernel of MANIFEST run with `POOLGEN run` on adversarial inputs and compared bit for
       bit (uint32 view) with PyTorch, indices exactly; nhwc kernels against PyTorch's
@@ -37,13 +38,19 @@ OPS = ["max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global
 
 # ---- Random specs and the PyTorch call each one means.
 
-def rand_spec(rng, op=None, invalid=False):
+def rand_spec(rng, op=None, invalid=False, large=False):
+    """large: sizes that reach the kernels' vector tails, interiors and parallel tasks."""
     op = op or rng.choice(OPS)
     r = rng.choice([1, 2, 3])
-    maxn = {1: 20, 2: 11, 3: 6}[r]
-    sp = [rng.choice([1, 1, 2, 3] + list(range(1, maxn + 1))) for _ in range(r)]
+    if large:
+        sp = [rng.randint(n // 4, n) for n in [{1: 300, 2: 45, 3: 14}[r]] * r]
+        channels = rng.choice([16, 24, 33, 64, 67, 130])
+    else:
+        maxn = {1: 20, 2: 11, 3: 6}[r]
+        sp = [rng.choice([1, 1, 2, 3] + list(range(1, maxn + 1))) for _ in range(r)]
+        channels = rng.choice([1, 2, 3, 5, 8, 17])
     e = {"op": op, "layout": rng.choice(["nchw", "nhwc"]),
-         "input": [rng.choice([1, 1, 2]), rng.choice([1, 2, 3, 5, 8, 17])] + sp, "targets": ["cpu"]}
+         "input": [rng.choice([1, 1, 2]), channels] + sp, "targets": ["cpu"]}
     if op in ("max_pool", "avg_pool"):
         k = [rng.randint(-1 if invalid and rng.random() < 0.1 else 1, min(6, n + 3)) for n in sp]
         s = [rng.randint(rng.choice([-1, 0]) if invalid and rng.random() < 0.2 else 1, 4) for _ in sp]
@@ -159,7 +166,7 @@ def cmd_manifest(a):
     ops = [o for o, w in weights.items() for _ in range(w)]
     kernels = [dict(e, targets=["cpu"]) for e in EDGE_CASES]
     while len(kernels) < a.count + len(EDGE_CASES):
-        e = rand_spec(rng, op=rng.choice(ops))
+        e = rand_spec(rng, op=rng.choice(ops), large=a.large)
         try:
             out, _ = torch_call(e, torch.zeros(e["input"]))
         except Exception:
@@ -207,6 +214,18 @@ def adversarial_inputs(rng, shape):
     return {k: v.reshape(shape) for k, v in out.items()}
 
 
+def pytorch_3d_channel_tail_index(e, ours, oi, ti):
+    """Where PyTorch's channels-last max_pool3d leaves d*H*W out of the index of a window with no
+    tap taken: in its scalar loop over the channels after its last full vector (README,
+    Semantics). Tail channels for any vector width up to 16 floats; memory-order arrays."""
+    if e["op"] != "max_pool" or e["layout"] != "nhwc" or len(e["input"]) != 5:
+        return np.zeros(oi.shape, dtype=bool)
+    channels, plane = e["input"][1], e["input"][3] * e["input"][4]
+    tail = np.arange(channels) >= channels - channels % 16
+    depth_term = oi - ti
+    return (depth_term > 0) & (depth_term % plane == 0) & np.isneginf(ours) & tail
+
+
 def whole_plane_average(e):
     return e["op"] in ("global_avg_pool", "adaptive_avg_pool") and all(v == 1 for v in normalized(e)["output_size"])
 
@@ -217,11 +236,13 @@ def cmd_values(a):
         kernels = json.load(fh)["kernels"]
     stats = collections.Counter()
     failures = []
+    runs = 0
     with tempfile.TemporaryDirectory() as d:
         for e in kernels:
             order = memory_order(e)
             with_indices = bool(e.get("return_indices", False))
             for name, x in adversarial_inputs(rng, e["input"]).items():
+                runs += 1
                 np.save(f"{d}/x.npy", np.ascontiguousarray(x.transpose(order)))
                 cmd = [a.poolgen, "run", e["name"], "--input", f"{d}/x.npy", "--output", f"{d}/y.npy", "--device", "cpu"]
                 if with_indices:
@@ -239,10 +260,16 @@ def cmd_values(a):
                     continue
                 if with_indices:
                     oi, ti = np.load(f"{d}/i.npy"), idx.permute(*order).contiguous().numpy()
-                    if oi.shape != ti.shape or not np.array_equal(oi, ti):
-                        at = tuple(int(i) for i in np.argwhere(oi != ti)[0]) if oi.shape == ti.shape else "shape"
-                        failures.append(f"indices differ at {at} -- {where}")
+                    if oi.shape != ti.shape:
+                        failures.append(f"indices shape {oi.shape} vs PyTorch's {ti.shape} -- {where}")
                         continue
+                    quirk = pytorch_3d_channel_tail_index(e, ours, oi, ti)
+                    if ((oi != ti) & ~quirk).any():
+                        at = tuple(int(i) for i in np.argwhere((oi != ti) & ~quirk)[0])
+                        failures.append(f"indices differ at {at} (memory order): ours {oi[at]}, PyTorch's {ti[at]} -- {where}")
+                        continue
+                    if quirk.any():
+                        stats["of which PyTorch's 3D channel-tail index (documented)"] += 1
                 ou, tu = ours.view(np.uint32), theirs.view(np.uint32)
                 differ = ou != tu
                 if not differ.any():
@@ -271,7 +298,7 @@ def cmd_values(a):
                                 f"({tu[at]:#010x}); {differ.sum()} of {differ.size} differ -- {where}")
     for f in failures:
         print("DIFF", f)
-    print(json.dumps({"torch": torch.__version__, "kernels": len(kernels), "runs": sum(stats.values()) + len(failures),
+    print(json.dumps({"torch": torch.__version__, "kernels": len(kernels), "runs": runs,
                       "disagreements": len(failures), **stats}))
     return 1 if failures else 0
 
@@ -327,6 +354,7 @@ def main():
     m.add_argument("out")
     m.add_argument("--seed", type=int, default=1)
     m.add_argument("--count", type=int, default=60)
+    m.add_argument("--large", action="store_true", help="larger tensors (vector tails, parallel tasks)")
     v = sub.add_parser("values")
     v.add_argument("manifest")
     v.add_argument("poolgen")

@@ -91,13 +91,6 @@ int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d
 // element. avg_pool3d has no channels-last CPU kernel in current PyTorch.
 bool avg_keeps_negative_zero(const PoolSpec &s);
 
-// max_pool 3D: whether PyTorch's CPU kernel is its channels-last one (nhwc, C > 1, more than one
-// spatial element), whose starting index leaves out the depth term: a window in which no tap
-// is taken (every tap -inf, or every tap in padding) reports h0*W + w0, not (d0*H + h0)*W + w0,
-// where (d0, h0, w0) is the window start advanced past the padding. (The channels-first kernel
-// and every other op include it.)
-bool max3d_start_index_drops_depth(const PoolSpec &s);
-
 std::string join_dims(const std::vector<int64_t> &v, const char *sep = "x");
 
 }  // namespace poolgen
