@@ -176,7 +176,7 @@ TEST_CASE("avg: a -0 quotient is +0 channels-first and -0 channels-last, as in P
     CHECK_FALSE(avg_keeps_negative_zero([] { auto s = avg({1, 2, 1}, {1}); s.layout = Layout::NHWC; return s; }()));
 }
 
-TEST_CASE("max 3D: a window with no tap taken reports its first in-bounds tap's whole index", "[reference]") {
+TEST_CASE("max 3D: a window with no tap taken reports its start's whole index in both layouts", "[reference]") {
     // All -inf, 1x2x3x4x5, k=2, s=1: no tap is ever taken, so the index is the window start's,
     // (d*H + h)*W + w in both layouts (PyTorch's channels-first kernel, and its channels-last
     // one outside the channel tail where it drops d*H*W; README, Semantics).

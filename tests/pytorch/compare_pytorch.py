@@ -20,6 +20,7 @@ Exit status 1 on any disagreement. Not part of `make test` (PyTorch is a large d
 import argparse
 import collections
 import json
+import os
 import random
 import subprocess
 import sys
@@ -29,6 +30,11 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+# The memory-order permutation and PyTorch's layout of a tensor, as the bench anchor uses them
+# (they read only "layout" and "input", which a manifest entry has).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from torch_cuda_anchor import in_layout, memory_order  # noqa: E402
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(1)
@@ -139,24 +145,6 @@ def torch_call(e, x):
     return (res[0], res[1]) if ri else (res, None)
 
 
-def memory_order(e):
-    """Axes of the logical (N, C, spatial...) tensor in memory order."""
-    r = len(e["input"]) - 2
-    return [0] + list(range(2, 2 + r)) + [1] if e["layout"] == "nhwc" else list(range(2 + r))
-
-
-def to_torch(x, e):
-    t = torch.from_numpy(x.copy())
-    r = len(e["input"]) - 2
-    if e["layout"] == "nchw":
-        return t.contiguous()
-    if r == 2:
-        return t.contiguous(memory_format=torch.channels_last)
-    if r == 3:
-        return t.contiguous(memory_format=torch.channels_last_3d)
-    return t.permute(0, 2, 1).contiguous().permute(0, 2, 1)
-
-
 # ---- manifest
 
 def cmd_manifest(a):
@@ -253,7 +241,7 @@ def cmd_values(a):
                     failures.append(f"poolgen run failed: {r.stderr.strip()} -- {where}")
                     continue
                 ours = np.load(f"{d}/y.npy")
-                out, idx = torch_call(e, to_torch(x, e))
+                out, idx = torch_call(e, in_layout(torch, torch.from_numpy(x.copy()), e))
                 theirs = np.ascontiguousarray(out.permute(*order).numpy())
                 if ours.shape != theirs.shape:
                     failures.append(f"output shape {ours.shape} vs PyTorch's {theirs.shape} -- {where}")
