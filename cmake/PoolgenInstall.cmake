@@ -1,7 +1,8 @@
 # The installed CMake package: `make install PREFIX=dir` (cmake --install) lays out
 #
 #   bin/                  poolgen (CLI), poolgen_pool_generator, poolgen-manifest (host tools)
-#   lib/                  libpoolgen_runtime.a, libpoolgen_halide_runtime.a (one Halide runtime)
+#   lib/                  libpoolgen_runtime.a, libpoolgen_halide_runtime.a (one Halide runtime),
+#                         libpoolgen_npy.a and libpoolgen_util.a (.npy I/O, for programs that want it)
 #   include/poolgen/      the public headers; include/poolgen/halide/ the Halide runtime headers
 #   lib/cmake/poolgen/    poolgenConfig.cmake, poolgenConfigVersion.cmake, exported targets,
 #                         PoolgenKernels.cmake (poolgen_add_kernels)
@@ -22,13 +23,18 @@ set(POOLGEN_INSTALL_HALIDE_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/poolgen/halid
 
 # poolgen-manifest as an ordinary target for the package (the in-tree configure step keeps
 # using the copy compiled at configure time).
-add_executable(poolgen_manifest runtime/cli/manifest_tool.cpp schedules/schedule_db.cpp ${POOLGEN_MANIFEST_SOURCES})
-target_link_libraries(poolgen_manifest PRIVATE poolgen_spec nlohmann_json::nlohmann_json)
+add_executable(poolgen_manifest runtime/manifest/manifest_tool.cpp schedules/schedule_db.cpp)
+target_link_libraries(poolgen_manifest PRIVATE poolgen_manifest_reader poolgen_util nlohmann_json::nlohmann_json)
 target_include_directories(poolgen_manifest PRIVATE schedules)
 set_target_properties(poolgen_manifest PROPERTIES OUTPUT_NAME poolgen-manifest EXPORT_NAME manifest_tool)
 
 set_target_properties(poolgen_pool_generator PROPERTIES EXPORT_NAME pool_generator)
 set_target_properties(poolgen_runtime PROPERTIES EXPORT_NAME runtime)
+set_target_properties(poolgen_npy PROPERTIES EXPORT_NAME npy)
+set_target_properties(poolgen_util PROPERTIES EXPORT_NAME util)
+foreach (lib IN ITEMS poolgen_npy poolgen_util)
+    target_include_directories(${lib} INTERFACE $<INSTALL_INTERFACE:include>)
+endforeach ()
 set_target_properties(poolgen_halide_runtime PROPERTIES EXPORT_NAME halide_runtime)
 set_target_properties(poolgen PROPERTIES EXPORT_NAME cli)
 target_compile_features(poolgen_runtime PUBLIC cxx_std_17)
@@ -41,12 +47,14 @@ set_target_properties(poolgen_pool_generator PROPERTIES INSTALL_RPATH "${POOLGEN
 
 install(TARGETS poolgen poolgen_pool_generator poolgen_manifest EXPORT poolgenToolTargets
         RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
-install(TARGETS poolgen_runtime poolgen_halide_runtime EXPORT poolgenRuntimeTargets
+install(TARGETS poolgen_runtime poolgen_halide_runtime poolgen_npy poolgen_util EXPORT poolgenRuntimeTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(EXPORT poolgenToolTargets NAMESPACE poolgen:: DESTINATION "${POOLGEN_INSTALL_CMAKEDIR}")
 install(EXPORT poolgenRuntimeTargets NAMESPACE poolgen:: DESTINATION "${POOLGEN_INSTALL_CMAKEDIR}")
 
-install(DIRECTORY runtime/include/poolgen DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" FILES_MATCHING PATTERN "*.h")
+foreach (part IN ITEMS spec lib npy util)
+    install(DIRECTORY runtime/${part}/include/poolgen DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" FILES_MATCHING PATTERN "*.h")
+endforeach ()
 # Halide::Runtime lists its headers in a file set.
 get_target_property(_poolgen_halide_files Halide::Runtime HEADER_SET)
 set(_poolgen_halide_headers)
@@ -60,18 +68,20 @@ foreach (h IN ITEMS HalideRuntime.h HalideBuffer.h HalideRuntimeCuda.h)
 endforeach ()
 install(FILES ${_poolgen_halide_headers} DESTINATION "${POOLGEN_INSTALL_HALIDE_INCLUDEDIR}")
 
-# libpoolgen's sources, by name relative to runtime/src, for cross builds (poolgenConfig.cmake).
+# libpoolgen's sources, by name relative to runtime/, for cross builds (poolgenConfig.cmake).
 get_target_property(_poolgen_sources poolgen_runtime SOURCES)
 set(POOLGEN_RUNTIME_SOURCE_NAMES)
 foreach (src IN LISTS _poolgen_sources)
     cmake_path(ABSOLUTE_PATH src BASE_DIRECTORY "${PROJECT_SOURCE_DIR}" NORMALIZE)
-    cmake_path(RELATIVE_PATH src BASE_DIRECTORY "${PROJECT_SOURCE_DIR}/runtime/src" OUTPUT_VARIABLE rel)
+    cmake_path(RELATIVE_PATH src BASE_DIRECTORY "${PROJECT_SOURCE_DIR}/runtime" OUTPUT_VARIABLE rel)
     if (NOT rel MATCHES "^\\.\\.")
         list(APPEND POOLGEN_RUNTIME_SOURCE_NAMES "${rel}")
     endif ()
 endforeach ()
 list(REMOVE_DUPLICATES POOLGEN_RUNTIME_SOURCE_NAMES)
-install(DIRECTORY runtime/src/ DESTINATION "${POOLGEN_INSTALL_DATADIR}/src")
+foreach (part IN ITEMS spec lib)
+    install(DIRECTORY runtime/${part}/ DESTINATION "${POOLGEN_INSTALL_DATADIR}/src/${part}" FILES_MATCHING PATTERN "*.cpp")
+endforeach ()
 
 install(DIRECTORY schedules/ DESTINATION "${POOLGEN_INSTALL_DATADIR}/schedules")
 install(DIRECTORY DESTINATION "${POOLGEN_INSTALL_DATADIR}/schedules/db")

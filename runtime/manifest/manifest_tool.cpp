@@ -8,6 +8,7 @@
 #include <string>
 
 #include "poolgen/manifest.h"
+#include "poolgen/util.h"
 #include "schedule_db.h"
 
 namespace {
@@ -29,27 +30,6 @@ std::string cpp_vec(const std::vector<int64_t> &v) {
     std::string s = "{";
     for (size_t i = 0; i < v.size(); i++) s += (i ? ", " : "") + std::to_string(v[i]) + "LL";
     return s + "}";
-}
-
-// Writes via a temporary file and rename, so a failed run leaves the old file whole; an
-// unchanged file is left alone so that re-configuring rebuilds nothing.
-bool write_file(const std::string &path, const std::string &text) {
-    {
-        std::ifstream old(path, std::ios::binary);
-        if (old) {
-            std::ostringstream current;
-            current << old.rdbuf();
-            if (current.str() == text) return true;
-        }
-    }
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) return false;
-        f << text;
-        if (!f.good()) return false;
-    }
-    return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 int usage() {
@@ -184,8 +164,10 @@ int main(int argc, char **argv) {
     rg << "    return true;\n}\n\n"
        << "const bool registered_" << set << " = register_" << set << "();\n\n}  // namespace\n";
 
-    if (!write_file(cmake_out, cm.str()) || !write_file(registry_out, rg.str())) {
-        std::cerr << "poolgen: cannot write " << cmake_out << " or " << registry_out << "\n";
+    std::string error;
+    if (!util::write_file_atomic(cmake_out, cm.str(), &error, true) ||
+        !util::write_file_atomic(registry_out, rg.str(), &error, true)) {
+        std::cerr << "poolgen: " << error << "\n";
         return 1;
     }
     return 0;
