@@ -1,43 +1,26 @@
 // The pooling algorithm, written once for every op, spatial rank (1D/2D/3D) and layout.
 // Every shape and window parameter is a GeneratorParam and so a compile-time constant.
 // Semantics are PyTorch's (see README, "Semantics"); schedules live in schedules/.
+#include <array>
 #include <limits>
-#include <sstream>
+#include <utility>
 
 #include "Halide.h"
 #include "cpu_strategy.h"
 #include "cuda_strategy.h"
 #include "poolgen/spec.h"
+#include "poolgen/spec_fields.h"
 
 namespace {
 
 using namespace Halide;
 
-std::vector<int64_t> parse_dims(const std::string &s) {
-    std::vector<int64_t> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, 'x'))
-        if (!item.empty()) out.push_back(std::stoll(item));
-    return out;
-}
-
 class PoolGenerator : public Generator<PoolGenerator> {
 public:
-    // What to compute (see PoolSpec); dims as "AxBxC", logical order.
-    GeneratorParam<std::string> op{"op", "max_pool"};
-    GeneratorParam<std::string> dtype{"dtype", "f32"};
-    GeneratorParam<std::string> layout{"layout", "nchw"};
-    GeneratorParam<std::string> input_shape{"shape", "1x1x4x4"};  // the manifest's "input"
-    GeneratorParam<std::string> kernel_size{"kernel", ""};
-    GeneratorParam<std::string> stride{"stride", ""};
-    GeneratorParam<std::string> padding{"padding", ""};
-    GeneratorParam<std::string> dilation{"dilation", ""};
-    GeneratorParam<std::string> output_size{"output_size", ""};
-    GeneratorParam<bool> ceil_mode{"ceil_mode", false};
-    GeneratorParam<bool> count_include_pad{"count_include_pad", true};
-    GeneratorParam<int> divisor_override{"divisor_override", 0};  // 0: none
-    GeneratorParam<bool> return_indices{"return_indices", false};
+    // What to compute: one string parameter per spec field (runtime/spec/spec_fields.h), named
+    // and written as the table says ("shape=1x64x112x112", "ceil_mode=true", ...).
+    std::array<GeneratorParam<std::string>, poolgen::kSpecFieldCount> spec_params =
+        make_spec_params(std::make_index_sequence<poolgen::kSpecFieldCount>{});
 
     // CPU strategy knobs (schedules/cpu_knobs.h), "name:value,..." over the strategy's
     // defaults for this kernel; set from a schedules/db entry or by `poolgen tune`.
@@ -372,27 +355,22 @@ private:
         return false;
     }
 
+    // Constructed in place (guaranteed copy elision), inside the generator object, where
+    // Halide looks for its parameters.
+    template <size_t... I>
+    static std::array<GeneratorParam<std::string>, sizeof...(I)> make_spec_params(std::index_sequence<I...>) {
+        return {GeneratorParam<std::string>(poolgen::spec_fields()[I].param, "")...};
+    }
+
     poolgen::PoolSpec make_spec() {
+        std::vector<std::string> words;
+        for (size_t i = 0; i < poolgen::kSpecFieldCount; i++)
+            words.push_back(std::string(poolgen::spec_fields()[i].param) + "=" + spec_params[i].value());
         poolgen::PoolSpec s;
-        auto o = poolgen::parse_op(op);
-        auto dt = poolgen::parse_dtype(dtype);
-        auto l = poolgen::parse_layout(layout);
-        _halide_user_assert(o && dt && l) << "poolgen: bad op, dtype or layout GeneratorParam";
-        s.op = *o;
-        s.dtype = *dt;
-        s.layout = *l;
-        s.input = parse_dims(input_shape);
-        s.kernel = parse_dims(kernel_size);
-        s.stride = parse_dims(stride);
-        s.padding = parse_dims(padding);
-        s.dilation = parse_dims(dilation);
-        s.output_size = parse_dims(output_size);
-        s.ceil_mode = ceil_mode;
-        s.count_include_pad = count_include_pad;
-        if (divisor_override != 0) s.divisor_override = static_cast<int>(divisor_override);
-        s.return_indices = return_indices;
+        poolgen::Status st = poolgen::spec_from_words(words, &s);
+        _halide_user_assert(st.ok()) << "poolgen: bad kernel parameter: " << st.message();
         s.normalize();
-        poolgen::Status st = s.validate();
+        st = s.validate();
         _halide_user_assert(st.ok()) << "poolgen: invalid kernel parameters: " << st.message();
         return s;
     }

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "poolgen/spec_fields.h"
+
 namespace poolgen::schedules {
 
 namespace {
@@ -20,27 +22,7 @@ std::string fmt_ms(double v) {
 
 }  // namespace
 
-std::vector<std::string> generator_params(const PoolSpec &s) {
-    std::vector<std::string> p = {
-        std::string("op=") + to_string(s.op),
-        std::string("dtype=") + to_string(s.dtype),
-        std::string("layout=") + to_string(s.layout),
-        "shape=" + dims(s.input),
-    };
-    if (is_windowed(s.op)) {
-        p.push_back("kernel=" + dims(s.kernel));
-        p.push_back("stride=" + dims(s.stride));
-        p.push_back("padding=" + dims(s.padding));
-        p.push_back("dilation=" + dims(s.dilation));
-        p.push_back(std::string("ceil_mode=") + (s.ceil_mode ? "true" : "false"));
-        p.push_back(std::string("count_include_pad=") + (s.count_include_pad ? "true" : "false"));
-        if (s.divisor_override) p.push_back("divisor_override=" + std::to_string(*s.divisor_override));
-    } else {
-        p.push_back("output_size=" + dims(s.output_size));
-    }
-    p.push_back(std::string("return_indices=") + (s.return_indices ? "true" : "false"));
-    return p;
-}
+std::vector<std::string> generator_params(const PoolSpec &s) { return spec_words(s); }
 
 std::string db_file(const std::string &db_dir, const PoolSpec &s) { return db_dir + "/" + s.canonical_name() + ".json"; }
 

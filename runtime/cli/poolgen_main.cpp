@@ -23,6 +23,7 @@
 #include "poolgen/manifest.h"
 #include "poolgen/npy.h"
 #include "poolgen/poolgen.h"
+#include "poolgen/spec_fields.h"
 
 namespace {
 
@@ -193,19 +194,12 @@ int cmd_list(bool as_json, const std::string &device_name) {
         for (size_t i = 0; i < ks.size(); i++) {
             const Kernel &k = *ks[i];
             const PoolSpec &s = k.spec();
-            std::cout << (i ? ",\n " : "\n ") << "{\"name\": \"" << json_escape(k.name()) << "\", \"op\": \"" << to_string(s.op)
-                      << "\", \"dtype\": \"" << to_string(s.dtype) << "\", \"layout\": \"" << to_string(s.layout)
-                      << "\", \"input\": " << json_dims(s.input) << ", \"output\": " << json_dims(s.output_shape());
-            if (is_windowed(s.op))
-                std::cout << ", \"kernel\": " << json_dims(s.kernel) << ", \"stride\": " << json_dims(s.stride)
-                          << ", \"padding\": " << json_dims(s.padding) << ", \"dilation\": " << json_dims(s.dilation)
-                          << ", \"ceil_mode\": " << (s.ceil_mode ? "true" : "false");
-            if (s.op == Op::AvgPool)
-                std::cout << ", \"count_include_pad\": " << (s.count_include_pad ? "true" : "false") << ", \"divisor_override\": "
-                          << (s.divisor_override ? std::to_string(*s.divisor_override) : "null");
-            if (s.op == Op::AdaptiveAvgPool || s.op == Op::AdaptiveMaxPool)
-                std::cout << ", \"output_size\": " << json_dims(s.output_size);
-            if (is_max(s.op)) std::cout << ", \"return_indices\": " << (s.return_indices ? "true" : "false");
+            std::cout << (i ? ",\n " : "\n ") << "{\"name\": \"" << json_escape(k.name()) << "\"";
+            for (const SpecField &f : spec_fields()) {
+                if (!listed_for(f, s.op)) continue;
+                std::cout << ", \"" << f.name << "\": " << field_json(s, f);
+                if (f.member == SpecMember(&PoolSpec::input)) std::cout << ", \"output\": " << json_dims(s.output_shape());
+            }
             std::cout << ", \"targets\": [";
             bool first = true;
             for (Device d : {Device::CPU, Device::CUDA})

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "poolgen/spec_fields.h"
+
 namespace poolgen {
 
 namespace {
@@ -133,36 +135,75 @@ std::vector<int64_t> get_dims(const json &v, const std::string &field, bool allo
     return out;
 }
 
-const std::set<std::string> &allowed_fields(Op op) {
-    static const std::set<std::string> common = {"name", "op", "dtype", "layout", "input", "targets", "description"};
-    static const auto with = [](std::initializer_list<const char *> extra) {
-        std::set<std::string> s = common;
-        for (const char *e : extra) s.insert(e);
-        return s;
-    };
-    static const std::set<std::string> max_pool =
-        with({"kernel", "stride", "padding", "dilation", "ceil_mode", "return_indices"});
-    static const std::set<std::string> avg_pool =
-        with({"kernel", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"});
-    static const std::set<std::string> adaptive_max = with({"output_size", "return_indices"});
-    static const std::set<std::string> adaptive_avg = with({"output_size"});
-    static const std::set<std::string> global_max = with({"return_indices"});
-    static const std::set<std::string> global_avg = common;
-    switch (op) {
-    case Op::MaxPool: return max_pool;
-    case Op::AvgPool: return avg_pool;
-    case Op::AdaptiveMaxPool: return adaptive_max;
-    case Op::AdaptiveAvgPool: return adaptive_avg;
-    case Op::GlobalMaxPool: return global_max;
-    case Op::GlobalAvgPool: return global_avg;
-    }
-    return common;
+// Keys of a kernel entry that are not spec fields.
+const char *const kEntryKeys[] = {"name", "targets", "description"};
+
+// The keys an entry of `op` may have: the entry's own and the spec fields the op takes.
+std::set<std::string> allowed_fields(Op op) {
+    std::set<std::string> keys(std::begin(kEntryKeys), std::end(kEntryKeys));
+    for (const SpecField &f : spec_fields())
+        if (takes(f, op)) keys.insert(f.name);
+    return keys;
 }
 
 std::string join_keys(const std::set<std::string> &s) {
     std::string out;
     for (const auto &k : s) out += (out.empty() ? "" : ", ") + k;
     return out;
+}
+
+// An enum field's value: a string that names one of its values.
+template <typename E>
+E get_enum(const json &v, const SpecField &f, std::optional<E> (*parse)(const std::string &), const std::string &names) {
+    if (!v.is_string()) fail(f.name, "must be a string, got " + shown(v));
+    const auto e = parse(v.get<std::string>());
+    if (!e) {
+        std::string rule = f.bad_value;
+        const size_t at = rule.find("{}");
+        if (at != std::string::npos) rule.replace(at, 2, names);
+        fail(f.name, rule + shown(v));
+    }
+    return *e;
+}
+
+// Reads one spec field of a kernel entry into `s`, by the field's rules (spec_fields.h).
+void read_field(const json &k, const SpecField &f, PoolSpec &s) {
+    if (!k.contains(f.name)) {
+        if (f.required)
+            fail(f.name, std::string("is required") + (*f.required_note ? f.required_note : " for " + std::string(to_string(s.op))));
+        return;
+    }
+    const json &v = k[f.name];
+    const size_t rank = s.input.size() >= 2 ? s.input.size() - 2 : 0;
+    const bool dims = std::holds_alternative<std::vector<int64_t> PoolSpec::*>(f.member);
+    if (f.null_is_default && (v.is_null() || (dims && v.is_array() && v.empty()))) return;
+    std::visit(FieldVisitor{
+                   [&](Op PoolSpec::*m) { s.*m = get_enum<Op>(v, f, parse_op, op_names()); },
+                   [&](DType PoolSpec::*m) { s.*m = get_enum<DType>(v, f, parse_dtype, dtype_names()); },
+                   [&](Layout PoolSpec::*m) { s.*m = get_enum<Layout>(v, f, parse_layout, ""); },
+                   [&](bool PoolSpec::*m) { s.*m = get_bool(v, f.name); },
+                   [&](std::optional<int64_t> PoolSpec::*m) { s.*m = get_int(v, f.name); },
+                   [&](std::vector<int64_t> PoolSpec::*m) {
+                       const std::string per_dim = "must be one integer or a list of " + std::to_string(rank) +
+                                                   " (one per spatial dim), got ";
+                       std::vector<int64_t> &dst = s.*m;
+                       dst.clear();
+                       if (f.null_entry_is_input && v.is_array()) {
+                           // PyTorch: None in output_size keeps that input size.
+                           if (v.size() != rank) fail(f.name, per_dim + shown(v));
+                           for (size_t i = 0; i < v.size(); i++)
+                               dst.push_back(v[i].is_null() ? s.input[2 + i] : get_int(v[i], f.name));
+                           return;
+                       }
+                       dst = get_dims(v, f.name, f.scalar_ok);
+                       if (m == &PoolSpec::input) {  // the input fixes the rank every other field follows
+                           if (dst.size() < 3 || dst.size() > 5)
+                               fail(f.name, "must list N, C and 1 to 3 spatial sizes (3 to 5 entries), got " + shown(v));
+                       } else if (dst.size() != 1 && dst.size() != rank) {
+                           fail(f.name, per_dim + shown(v));
+                       }
+                   }},
+               f.member);
 }
 
 ManifestKernel parse_kernel(const json &k) {
@@ -174,77 +215,19 @@ ManifestKernel parse_kernel(const json &k) {
     if (!is_valid_kernel_name(mk.name))
         fail("name", "must be a C identifier of at most 64 characters ([A-Za-z_][A-Za-z0-9_]*), got " + shown(k["name"]));
 
-    if (!k.contains("op")) fail("op", "is required");
-    if (!k["op"].is_string()) fail("op", "must be a string, got " + shown(k["op"]));
-    auto op = parse_op(k["op"].get<std::string>());
-    if (!op)
-        fail("op", "must be one of max_pool, avg_pool, adaptive_max_pool, adaptive_avg_pool, global_max_pool, "
-                   "global_avg_pool; got " + shown(k["op"]));
+    // The op decides which other fields an entry may have: read it first.
     PoolSpec &s = mk.spec;
-    s.op = *op;
-
-    const auto &allowed = allowed_fields(s.op);
+    const SpecField &op_field = spec_fields().front();
+    read_field(k, op_field, s);
+    const auto allowed = allowed_fields(s.op);
     for (const auto &[key, value] : k.items()) {
         (void)value;
         if (!allowed.count(key))
             fail(printable(key), std::string("is not a field of ") + to_string(s.op) + " (its fields: " + join_keys(allowed) + ")");
     }
-
-    if (k.contains("dtype")) {
-        if (!k["dtype"].is_string()) fail("dtype", "must be a string, got " + shown(k["dtype"]));
-        auto dt = parse_dtype(k["dtype"].get<std::string>());
-        if (!dt) fail("dtype", "must be one of f32, got " + shown(k["dtype"]));
-        s.dtype = *dt;
-    }
-    if (k.contains("layout")) {
-        if (!k["layout"].is_string()) fail("layout", "must be a string, got " + shown(k["layout"]));
-        auto l = parse_layout(k["layout"].get<std::string>());
-        if (!l) fail("layout", "must be \"nchw\" (channels first) or \"nhwc\" (channels last), got " + shown(k["layout"]));
-        s.layout = *l;
-    }
-    if (k.contains("description") && !k["description"].is_string())
-        fail("description", "must be a string");
-    if (!k.contains("input")) fail("input", "is required (logical N, C, spatial sizes...)");
-    s.input = get_dims(k["input"], "input", false);
-    if (s.input.size() < 3 || s.input.size() > 5)
-        fail("input", "must list N, C and 1 to 3 spatial sizes (3 to 5 entries), got " + shown(k["input"]));
-    const size_t rank = s.input.size() - 2;
-
-    auto dims_field = [&](const char *name, std::vector<int64_t> &dst) {
-        if (!k.contains(name)) return;
-        dst = get_dims(k[name], name, true);
-        if (dst.size() != 1 && dst.size() != rank)
-            fail(name, "must be one integer or a list of " + std::to_string(rank) + " (one per spatial dim), got " +
-                           shown(k[name]));
-    };
-    if (is_windowed(s.op)) {
-        if (!k.contains("kernel")) fail("kernel", "is required for " + std::string(to_string(s.op)));
-        dims_field("kernel", s.kernel);
-        // PyTorch: a null or empty stride is the default (the kernel size).
-        const bool default_stride = k.contains("stride") && (k["stride"].is_null() || (k["stride"].is_array() && k["stride"].empty()));
-        if (!default_stride) dims_field("stride", s.stride);
-        dims_field("padding", s.padding);
-        dims_field("dilation", s.dilation);
-        if (k.contains("ceil_mode")) s.ceil_mode = get_bool(k["ceil_mode"], "ceil_mode");
-        if (k.contains("count_include_pad")) s.count_include_pad = get_bool(k["count_include_pad"], "count_include_pad");
-        if (k.contains("divisor_override") && !k["divisor_override"].is_null())
-            s.divisor_override = get_int(k["divisor_override"], "divisor_override");
-    }
-    if (s.op == Op::AdaptiveAvgPool || s.op == Op::AdaptiveMaxPool) {
-        if (!k.contains("output_size")) fail("output_size", "is required for " + std::string(to_string(s.op)));
-        const json &os = k["output_size"];
-        // PyTorch: None in output_size keeps that input size.
-        if (os.is_array()) {
-            if (os.size() != rank)
-                fail("output_size", "must be one integer or a list of " + std::to_string(rank) + " (one per spatial dim), got " +
-                                        shown(os));
-            for (size_t i = 0; i < os.size(); i++)
-                s.output_size.push_back(os[i].is_null() ? s.input[2 + i] : get_int(os[i], "output_size"));
-        } else {
-            s.output_size = get_dims(os, "output_size", true);
-        }
-    }
-    if (k.contains("return_indices")) s.return_indices = get_bool(k["return_indices"], "return_indices");
+    if (k.contains("description") && !k["description"].is_string()) fail("description", "must be a string");
+    for (const SpecField &f : spec_fields())
+        if (&f != &op_field && takes(f, s.op)) read_field(k, f, s);
 
     if (k.contains("targets")) {
         const json &t = k["targets"];

@@ -1,21 +1,10 @@
 #include "poolgen/spec.h"
 
 #include <algorithm>
-#include <sstream>
 
 namespace poolgen {
 
 namespace {
-
-struct OpName { Op op; const char *name; };
-constexpr OpName kOps[] = {
-    {Op::MaxPool, "max_pool"},
-    {Op::AvgPool, "avg_pool"},
-    {Op::AdaptiveMaxPool, "adaptive_max_pool"},
-    {Op::AdaptiveAvgPool, "adaptive_avg_pool"},
-    {Op::GlobalMaxPool, "global_max_pool"},
-    {Op::GlobalAvgPool, "global_avg_pool"},
-};
 
 std::string fmt_dims(const std::vector<int64_t> &v) { return join_dims(v, "x"); }
 
@@ -30,54 +19,6 @@ std::string bad(const char *field, const std::string &rule) {
 }
 
 }  // namespace
-
-const char *to_string(Op op) {
-    for (const auto &o : kOps)
-        if (o.op == op) return o.name;
-    return "?";
-}
-const char *to_string(DType dtype) {
-    switch (dtype) {
-    case DType::F32: return "f32";
-    }
-    return "?";
-}
-const char *to_string(Layout layout) {
-    switch (layout) {
-    case Layout::NCHW: return "nchw";
-    case Layout::NHWC: return "nhwc";
-    }
-    return "?";
-}
-const char *to_string(Device device) {
-    switch (device) {
-    case Device::Auto: return "auto";
-    case Device::CPU: return "cpu";
-    case Device::CUDA: return "cuda";
-    }
-    return "?";
-}
-
-std::optional<Op> parse_op(const std::string &s) {
-    for (const auto &o : kOps)
-        if (s == o.name) return o.op;
-    return std::nullopt;
-}
-std::optional<DType> parse_dtype(const std::string &s) {
-    if (s == "f32") return DType::F32;
-    return std::nullopt;
-}
-std::optional<Layout> parse_layout(const std::string &s) {
-    if (s == "nchw") return Layout::NCHW;
-    if (s == "nhwc") return Layout::NHWC;
-    return std::nullopt;
-}
-std::optional<Device> parse_device(const std::string &s) {
-    if (s == "auto") return Device::Auto;
-    if (s == "cpu") return Device::CPU;
-    if (s == "cuda") return Device::CUDA;
-    return std::nullopt;
-}
 
 bool is_max(Op op) { return op == Op::MaxPool || op == Op::AdaptiveMaxPool || op == Op::GlobalMaxPool; }
 bool is_adaptive(Op op) { return !is_windowed(op); }
@@ -353,49 +294,5 @@ static int64_t checked_product(const std::vector<int64_t> &v) {
 
 int64_t PoolSpec::input_elements() const { return checked_product(input); }
 int64_t PoolSpec::output_elements() const { return checked_product(output_shape()); }
-
-std::string PoolSpec::describe() const {
-    std::ostringstream os;
-    os << to_string(op) << ' ' << to_string(dtype) << ' ' << to_string(layout) << " in=" << fmt_dims(input);
-    if (is_windowed(op)) {
-        os << " k=" << fmt_dims(kernel) << " s=" << fmt_dims(stride) << " p=" << fmt_dims(padding);
-        if (op == Op::MaxPool) os << " d=" << fmt_dims(dilation);
-        if (ceil_mode) os << " ceil";
-        if (op == Op::AvgPool && !count_include_pad) os << " exclude_pad";
-        if (divisor_override) os << " divisor=" << *divisor_override;
-    } else if (op == Op::AdaptiveAvgPool || op == Op::AdaptiveMaxPool) {
-        os << " out_size=" << fmt_dims(output_size);
-    }
-    if (return_indices) os << " indices";
-    os << " -> " << fmt_dims(output_shape());
-    return os.str();
-}
-
-std::string PoolSpec::canonical_name() const {
-    std::ostringstream os;
-    os << to_string(op) << '_' << to_string(dtype) << '_' << to_string(layout);
-    if (is_windowed(op)) {
-        os << "_k" << fmt_dims(kernel) << "_s" << fmt_dims(stride) << "_p" << fmt_dims(padding);
-        if (op == Op::MaxPool) os << "_d" << fmt_dims(dilation);
-        if (ceil_mode) os << "_ceil";
-        if (op == Op::AvgPool && !count_include_pad) os << "_xpad";
-        if (divisor_override) {
-            const int64_t d = *divisor_override;  // INT64_MIN has no int64 magnitude
-            os << "_div" << (d < 0 ? "m" : "") << (d < 0 ? 0 - static_cast<uint64_t>(d) : static_cast<uint64_t>(d));
-        }
-    } else if (op == Op::AdaptiveAvgPool || op == Op::AdaptiveMaxPool) {
-        os << "_o" << fmt_dims(output_size);
-    }
-    if (return_indices) os << "_idx";
-    os << '_' << fmt_dims(input);
-    return os.str();
-}
-
-bool PoolSpec::operator==(const PoolSpec &o) const {
-    return op == o.op && dtype == o.dtype && layout == o.layout && input == o.input && kernel == o.kernel &&
-           stride == o.stride && padding == o.padding && dilation == o.dilation && ceil_mode == o.ceil_mode &&
-           count_include_pad == o.count_include_pad && divisor_override == o.divisor_override &&
-           return_indices == o.return_indices && output_size == o.output_size;
-}
 
 }  // namespace poolgen
