@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
-#include <tuple>
 
 namespace poolgen {
 
@@ -47,87 +46,47 @@ std::string names_of(const EnumName<E> (&table)[N], const char *sep) {
     return s;
 }
 
-SpecField field(const char *name, SpecMember member, OpSet ops) {
+// A row of the table: the field, the ops that take it, its keys in describe() and in names;
+// `edit` sets the rest.
+template <typename Edit>
+SpecField row(const char *name, SpecMember member, OpSet ops, const char *describe_key, const char *name_key, Edit edit) {
     SpecField f{};
     f.name = f.param = name;
     f.member = member;
     f.ops = f.listed = ops;
+    f.describe_key = describe_key;
+    f.name_key = name_key;
+    edit(f);
     return f;
 }
+void plain(SpecField &) {}
 
 std::vector<SpecField> make_table() {
-    std::vector<SpecField> t;
-    SpecField f = field("op", &PoolSpec::op, kAllOps);
-    f.required = true;
-    f.bad_value = "must be one of {}; got ";
-    t.push_back(f);
-
-    f = field("dtype", &PoolSpec::dtype, kAllOps);
-    f.bad_value = "must be one of {}, got ";
-    f.describe_key = " ";
-    f.name_key = "_";
-    t.push_back(f);
-
-    f = field("layout", &PoolSpec::layout, kAllOps);
-    f.bad_value = "must be \"nchw\" (channels first) or \"nhwc\" (channels last), got ";
-    f.describe_key = " ";
-    f.name_key = "_";
-    t.push_back(f);
-
-    // The input shape closes the canonical name (see canonical_name()).
-    f = field("input", &PoolSpec::input, kAllOps);
-    f.param = "shape";
-    f.required = true;
-    f.required_note = " (logical N, C, spatial sizes...)";
-    f.describe_key = " in=";
-    f.name_key = "_";
-    t.push_back(f);
-
-    for (auto [name, member, dkey, nkey] : {std::tuple{"kernel", &PoolSpec::kernel, " k=", "_k"},
-                                            {"stride", &PoolSpec::stride, " s=", "_s"},
-                                            {"padding", &PoolSpec::padding, " p=", "_p"},
-                                            {"dilation", &PoolSpec::dilation, " d=", "_d"}}) {
+    return {
+        row("op", &PoolSpec::op, kAllOps, "", "",
+            [](SpecField &f) { f.required = true; f.bad_value = "must be one of {}; got "; }),
+        row("dtype", &PoolSpec::dtype, kAllOps, " ", "_", [](SpecField &f) { f.bad_value = "must be one of {}, got "; }),
+        row("layout", &PoolSpec::layout, kAllOps, " ", "_",
+            [](SpecField &f) { f.bad_value = "must be \"nchw\" (channels first) or \"nhwc\" (channels last), got "; }),
+        // The input shape closes the canonical name (see canonical_name()).
+        row("input", &PoolSpec::input, kAllOps, " in=", "_",
+            [](SpecField &f) { f.param = "shape"; f.required = true; f.required_note = " (logical N, C, spatial sizes...)"; }),
+        row("kernel", &PoolSpec::kernel, kWindowedOps, " k=", "_k", [](SpecField &f) { f.required = f.scalar_ok = true; }),
+        // PyTorch: stride=None is the kernel size.
+        row("stride", &PoolSpec::stride, kWindowedOps, " s=", "_s", [](SpecField &f) { f.scalar_ok = f.null_is_default = true; }),
+        row("padding", &PoolSpec::padding, kWindowedOps, " p=", "_p", [](SpecField &f) { f.scalar_ok = true; }),
         // avg_pool has no dilation in PyTorch; `list --json` shows its (unit) dilation anyway.
-        f = field(name, member, std::string(name) == "dilation" ? op_bit(Op::MaxPool) : kWindowedOps);
-        f.listed = kWindowedOps;
-        f.required = std::string(name) == "kernel";
-        f.scalar_ok = true;
-        f.null_is_default = std::string(name) == "stride";  // PyTorch: stride=None is the kernel size
-        f.describe_key = dkey;
-        f.name_key = nkey;
-        t.push_back(f);
-    }
-
-    f = field("ceil_mode", &PoolSpec::ceil_mode, kWindowedOps);
-    f.describe_key = " ceil";
-    f.name_key = "_ceil";
-    t.push_back(f);
-
-    f = field("count_include_pad", &PoolSpec::count_include_pad, op_bit(Op::AvgPool));
-    f.describe_key = " exclude_pad";
-    f.name_key = "_xpad";
-    f.shown_when = false;
-    t.push_back(f);
-
-    f = field("divisor_override", &PoolSpec::divisor_override, op_bit(Op::AvgPool));
-    f.null_is_default = true;
-    f.describe_key = " divisor=";
-    f.name_key = "_div";
-    t.push_back(f);
-
-    f = field("output_size", &PoolSpec::output_size, kAdaptiveSizedOps);
-    f.required = true;
-    f.scalar_ok = true;
-    f.null_entry_is_input = true;
-    f.describe_key = " out_size=";
-    f.name_key = "_o";
-    t.push_back(f);
-
-    f = field("return_indices", &PoolSpec::return_indices, kMaxOps);
-    f.describe_key = " indices";
-    f.name_key = "_idx";
-    t.push_back(f);
-    return t;
+        row("dilation", &PoolSpec::dilation, op_bit(Op::MaxPool), " d=", "_d",
+            [](SpecField &f) { f.scalar_ok = true; f.listed = kWindowedOps; }),
+        row("ceil_mode", &PoolSpec::ceil_mode, kWindowedOps, " ceil", "_ceil", plain),
+        row("count_include_pad", &PoolSpec::count_include_pad, op_bit(Op::AvgPool), " exclude_pad", "_xpad",
+            [](SpecField &f) { f.shown_when = false; }),
+        row("divisor_override", &PoolSpec::divisor_override, op_bit(Op::AvgPool), " divisor=", "_div",
+            [](SpecField &f) { f.null_is_default = true; }),
+        row("output_size", &PoolSpec::output_size, kAdaptiveSizedOps, " out_size=", "_o",
+            [](SpecField &f) { f.required = f.scalar_ok = f.null_entry_is_input = true; }),
+        row("return_indices", &PoolSpec::return_indices, kMaxOps, " indices", "_idx", plain),
+    };
 }
 
 bool parse_int(const std::string &text, int64_t *out) {
