@@ -23,6 +23,7 @@
 #include "poolgen/manifest.h"
 #include "poolgen/npy.h"
 #include "poolgen/poolgen.h"
+#include "poolgen/util.h"
 
 namespace {
 
@@ -62,21 +63,7 @@ std::vector<const Kernel *> kernels_named(const std::vector<std::string> &names)
     return out;
 }
 
-template <typename F>
-double median_ms(F f, double min_seconds) {
-    using clock = std::chrono::steady_clock;
-    f();  // warm-up
-    std::vector<double> samples;
-    const auto start = clock::now();
-    do {
-        const auto t0 = clock::now();
-        f();
-        samples.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-    } while (samples.size() < 5 ||
-             (std::chrono::duration<double>(clock::now() - start).count() < min_seconds && samples.size() < 10000));
-    std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
-    return samples[samples.size() / 2];
-}
+using util::median_ms;
 
 std::string fmt(double v, int prec = 3) {
     std::ostringstream os;
@@ -157,14 +144,7 @@ int cmd_validate(const std::string &path) {
     return 0;
 }
 
-std::string json_escape(const std::string &s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        o += c;
-    }
-    return o;
-}
+using util::json_escape;
 
 std::string json_dims(const std::vector<int64_t> &v) {
     std::string s = "[";
@@ -258,25 +238,13 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
     }
     // Both files are written beside their targets first and renamed only when both are whole.
     const std::vector<int64_t> shape = s.output_memory_shape();
-    const std::string out_tmp = out_path + ".poolgen-partial", idx_tmp = idx_path + ".poolgen-partial";
-    if (Status st = npy::write(out_tmp, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok())
-        fail(out_path + ": " + st.message());
+    util::AtomicFile out_file(out_path), idx_file(idx_path);
+    if (Status st = npy::write(&out_file, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok()) fail(st.message());
     if (!idx_path.empty())
-        if (Status st = npy::write(idx_tmp, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok()) {
-            std::remove(out_tmp.c_str());
-            fail(idx_path + ": " + st.message());
-        }
-    if (std::rename(out_tmp.c_str(), out_path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        std::remove(out_tmp.c_str());
-        if (!idx_path.empty()) std::remove(idx_tmp.c_str());
-        fail(out_path + ": cannot write: " + why);
-    }
-    if (!idx_path.empty() && std::rename(idx_tmp.c_str(), idx_path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        std::remove(idx_tmp.c_str());
-        fail(idx_path + ": cannot write: " + why);
-    }
+        if (Status st = npy::write(&idx_file, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok())
+            fail(st.message());
+    if (!out_file.commit()) fail(out_path + ": cannot write: " + out_file.error_text());
+    if (!idx_path.empty() && !idx_file.commit()) fail(idx_path + ": cannot write: " + idx_file.error_text());
     if (check) std::cerr << "poolgen: '" << name << "' matches the reference loops\n";
     return 0;
 }
