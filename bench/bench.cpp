@@ -30,6 +30,7 @@
 #include "poolgen/poolgen.h"
 #include "report.h"
 #include "roofline.h"
+#include "poolgen/util.h"
 #include "timing.h"
 
 
@@ -55,10 +56,8 @@ std::map<std::string, long> caches() {
 }
 
 std::string isa() {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-        return "avx512 (kernels run their avx512_skylake variant)";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2 (kernels run their avx2 variant)";
+    if (util::cpu_runs_target("avx512_skylake")) return "avx512 (kernels run their avx512_skylake variant)";
+    if (util::cpu_runs_target("avx2")) return "avx2 (kernels run their avx2 variant)";
     return "sse4.1 or lower (kernels run their baseline variant)";
 }
 
@@ -125,11 +124,8 @@ struct Module {
 };
 
 std::string exe_dir() {
-    char b[4096];
-    const ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);
-    if (n <= 0) return ".";
-    std::string p(b, static_cast<size_t>(n));
-    return p.substr(0, p.rfind('/'));
+    const std::string p = util::self_exe_path();
+    return p.empty() ? "." : p.substr(0, p.rfind('/'));
 }
 
 std::vector<Module> load_modules(const std::vector<std::string> &wanted, std::vector<std::string> *missing) {

@@ -1,7 +1,5 @@
 // Formatting and output helpers shared by the CPU and CUDA paths of `poolgen bench`.
 #pragma once
-#include <unistd.h>
-
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -9,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "poolgen/util.h"
 #include "timing.h"
 
 namespace poolgen::bench {
@@ -19,18 +18,7 @@ inline std::string fmt(double v, int prec) {
     return b;
 }
 
-inline std::string json_escape(const std::string &s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        if (c == '\n') {
-            o += "\\n";
-            continue;
-        }
-        o += c;
-    }
-    return o;
-}
+using util::json_escape;
 
 inline std::string read_first_line(const std::string &path) {
     std::ifstream f(path);
@@ -54,23 +42,11 @@ inline std::string now_iso() {
     return b;
 }
 
-// Written beside the target and renamed when complete: never a half-written results file. The
-// temporary name carries the process id, so no file of the user's is overwritten on the way.
+// Written beside the target and renamed when complete: never a half-written results file.
 inline void write_atomically(const std::string &path, const std::string &content) {
-    const std::string tmp = path + ".poolgen-partial." + std::to_string(::getpid());
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << content;
-        f.flush();
-        if (!f.good()) {
-            std::remove(tmp.c_str());
-            fail(path + ": cannot write");
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        fail(path + ": cannot write (rename failed)");
-    }
+    util::AtomicFile f(path);
+    if (!f.write(content) || !f.commit())
+        fail(path + (f.failed_step() == util::AtomicFile::Step::Rename ? ": cannot write (rename failed)" : ": cannot write"));
 }
 
 // A results row: {"kernel": K, "impl": I, <extra>"threads": N, "median_ms": T, "gbps": G}.

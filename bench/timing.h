@@ -8,7 +8,6 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -16,6 +15,8 @@
 
 #include "anchor_api.h"
 #include "poolgen/poolgen.h"
+#include "poolgen/reference.h"
+#include "poolgen/util.h"
 
 namespace poolgen::bench {
 
@@ -61,14 +62,14 @@ struct Storage {
     std::vector<FloatBuf> owned;
 };
 
-// Inputs on a 1/8 grid (ties, exact sums), no NaN: anchors are compared by value, and their
+// Inputs on a 1/8 grid (ties, exact sums; libpoolgen's sample_input without specials), no NaN: anchors are compared by value, and their
 // NaN rules are their own.
 inline void make_buffers(const PoolSpec &logical, int slots, Storage *st) {
     const size_t in_n = static_cast<size_t>(logical.input_elements()), out_n = static_cast<size_t>(logical.output_elements());
-    std::mt19937_64 rng(1);
-    std::uniform_int_distribution<int> grid(-80, 80);
     FloatBuf nchw = alloc_floats(in_n), nhwc = alloc_floats(in_n);
-    for (size_t i = 0; i < in_n; i++) nchw.get()[i] = grid(rng) / 8.0f;
+    const std::vector<float> values = reference::sample_input(logical, 1, false);
+    if (values.size() != in_n) fail("out of memory drawing the benchmark's input");
+    std::memcpy(nchw.get(), values.data(), in_n * sizeof(float));
     const int64_t N = logical.input[0], C = logical.input[1];
     int64_t S = 1;
     for (size_t d = 2; d < logical.input.size(); d++) S *= logical.input[d];
@@ -103,12 +104,7 @@ struct Timed {
     int64_t calls = 1;   // per repetition
     int next = 0;        // rotating slot
     std::vector<double> samples = {};
-    double median() const {
-        std::vector<double> s = samples;
-        std::sort(s.begin(), s.end());
-        const size_t n = s.size();
-        return n == 0 ? NAN : n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    }
+    double median() const { return util::median(samples); }
 };
 
 inline double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }

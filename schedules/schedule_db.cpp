@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "poolgen/spec_fields.h"
+#include "poolgen/util.h"
 
 namespace poolgen::schedules {
 
@@ -92,20 +93,9 @@ bool write_db_entry(const std::string &path, const PoolSpec &s, const DbEntry &e
         o["seed"] = x.seed;
         j["entries"].push_back(o);
     }
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << j.dump(2) << "\n";
-        f.flush();
-        if (!f.good()) {
-            std::remove(tmp.c_str());
-            *error = path + ": cannot write";
-            return false;
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        *error = path + ": cannot write (rename failed)";
+    util::AtomicFile f(path);
+    if (!f.write(j.dump(2) + "\n") || !f.commit()) {
+        *error = path + (f.failed_step() == util::AtomicFile::Step::Rename ? ": cannot write (rename failed)" : ": cannot write");
         return false;
     }
     return true;

@@ -643,6 +643,45 @@ TEST_CASE("cli run: an output path that is a directory is refused", "[cli]") {
 // ---------------------------------------------------------------------------------------------
 // check
 
+TEST_CASE("cli check --device cuda: kernels without a CUDA variant are skipped, with why", "[cli]") {
+    const poolgen::Kernel *cpu_only = nullptr, *with_cuda = nullptr;
+    for (const poolgen::Kernel *k : configured_kernels()) {
+        if (!k->has_variant(poolgen::Device::CUDA) && !cpu_only) cpu_only = k;
+        if (k->has_variant(poolgen::Device::CUDA) && !with_cuda) with_cuda = k;
+    }
+    REQUIRE(cpu_only != nullptr);  // the default manifest has kernels with targets ["cpu"] only
+    SECTION("only kernels without a CUDA variant: skipped, exit 0") {
+        const Result r = run(kCli, "check " + cpu_only->name() + " --device cuda");
+        INFO(describe(r));
+        CHECK(r.code == 0);
+        CHECK(r.err.empty());
+        const auto lines = lines_of(r.out);
+        REQUIRE(lines.size() == 4);  // header, row, why, summary
+        CHECK(lines[1].rfind(cpu_only->name() + " ", 0) == 0);
+        CHECK(lines[1].find(" skip ") != std::string::npos);
+        CHECK(lines[2] == "    no cuda variant (targets: cpu)");
+        CHECK(lines.back() == "1 kernel(s) checked: 0 passed, 0 failed, 1 skipped");
+    }
+    SECTION("with a kernel that has a CUDA variant: it runs, or fails saying why it cannot") {
+        if (!with_cuda) return;  // no kernel with a CUDA variant in this build
+        const Result r = run(kCli, "check " + cpu_only->name() + " " + with_cuda->name() + " --device cuda");
+        INFO(describe(r));
+        poolgen::Device d;
+        const poolgen::Status can = with_cuda->resolve(poolgen::Device::CUDA, &d);
+        const auto lines = lines_of(r.out);
+        REQUIRE(lines.size() >= 4);
+        CHECK(lines[1].find(" skip ") != std::string::npos);
+        if (can.ok()) {
+            CHECK(r.code == 0);
+            CHECK(lines.back() == "2 kernel(s) checked: 1 passed, 0 failed, 1 skipped");
+        } else {
+            CHECK(r.code == 1);
+            CHECK(r.out.find("cannot run on cuda: ") != std::string::npos);
+            CHECK(lines.back() == "2 kernel(s) checked: 0 passed, 1 failed, 1 skipped");
+        }
+    }
+}
+
 TEST_CASE("cli check: named kernels pass with a summary line", "[cli]") {
     SECTION("configured kernels") {
         // A max kernel with indices, an average, and one more if linked.

@@ -24,6 +24,7 @@
 #include "poolgen/npy.h"
 #include "poolgen/poolgen.h"
 #include "poolgen/spec_fields.h"
+#include "poolgen/util.h"
 
 namespace {
 
@@ -63,21 +64,7 @@ std::vector<const Kernel *> kernels_named(const std::vector<std::string> &names)
     return out;
 }
 
-template <typename F>
-double median_ms(F f, double min_seconds) {
-    using clock = std::chrono::steady_clock;
-    f();  // warm-up
-    std::vector<double> samples;
-    const auto start = clock::now();
-    do {
-        const auto t0 = clock::now();
-        f();
-        samples.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-    } while (samples.size() < 5 ||
-             (std::chrono::duration<double>(clock::now() - start).count() < min_seconds && samples.size() < 10000));
-    std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
-    return samples[samples.size() / 2];
-}
+using util::median_ms;
 
 std::string fmt(double v, int prec = 3) {
     std::ostringstream os;
@@ -158,14 +145,7 @@ int cmd_validate(const std::string &path) {
     return 0;
 }
 
-std::string json_escape(const std::string &s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        o += c;
-    }
-    return o;
-}
+using util::json_escape;
 
 std::string json_dims(const std::vector<int64_t> &v) {
     std::string s = "[";
@@ -252,25 +232,13 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
     }
     // Both files are written beside their targets first and renamed only when both are whole.
     const std::vector<int64_t> shape = s.output_memory_shape();
-    const std::string out_tmp = out_path + ".poolgen-partial", idx_tmp = idx_path + ".poolgen-partial";
-    if (Status st = npy::write(out_tmp, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok())
-        fail(out_path + ": " + st.message());
+    util::AtomicFile out_file(out_path), idx_file(idx_path);
+    if (Status st = npy::write(&out_file, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok()) fail(st.message());
     if (!idx_path.empty())
-        if (Status st = npy::write(idx_tmp, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok()) {
-            std::remove(out_tmp.c_str());
-            fail(idx_path + ": " + st.message());
-        }
-    if (std::rename(out_tmp.c_str(), out_path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        std::remove(out_tmp.c_str());
-        if (!idx_path.empty()) std::remove(idx_tmp.c_str());
-        fail(out_path + ": cannot write: " + why);
-    }
-    if (!idx_path.empty() && std::rename(idx_tmp.c_str(), idx_path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        std::remove(idx_tmp.c_str());
-        fail(idx_path + ": cannot write: " + why);
-    }
+        if (Status st = npy::write(&idx_file, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok())
+            fail(st.message());
+    if (!out_file.commit()) fail(out_path + ": cannot write: " + out_file.error_text());
+    if (!idx_path.empty() && !idx_file.commit()) fail(idx_path + ": cannot write: " + idx_file.error_text());
     if (check) std::cerr << "poolgen: '" << name << "' matches the reference loops\n";
     return 0;
 }
@@ -285,6 +253,7 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
     if (timed) std::printf("  %10s  %12s  %8s", "ms", "reference ms", "speed-up");
     std::printf("\n");
     int failures = 0;
+    size_t skipped = 0;
     for (const Kernel *k : ks) {
         const PoolSpec &s = k->spec();
         const std::string shapes = join_dims(s.input) + " -> " + join_dims(s.output_shape());
@@ -294,7 +263,13 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
         std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
         int64_t *idx_ptr = s.return_indices ? idx.data() : nullptr;
         std::vector<float> in;
+        // A kernel built without a CUDA variant is not a failure of --device cuda: it is skipped.
+        if (dev == Device::CUDA && !k->has_variant(Device::CUDA)) {
+            result = "skip";
+            detail = "no cuda variant (targets: " + targets_of(*k) + ")";
+        }
         for (bool specials : {false, true}) {
+            if (result == "skip") break;
             in = reference::sample_input(s, seed + (specials ? 1 : 0), specials);
             if (Status st = k->run(in.data(), out.data(), idx_ptr, dev); !st.ok()) {
                 result = "FAIL";
@@ -309,7 +284,7 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
                 break;
             }
         }
-        std::printf("%-*s  %-36s  %-6s  %-9s", int(w), k->name().c_str(), shapes.c_str(), result.c_str(), sci(max_err).c_str());
+        std::printf("%-*s  %-36s  %-6s  %-9s", int(w), k->name().c_str(), shapes.c_str(), result.c_str(), result == "skip" ? "-" : sci(max_err).c_str());
         if (timed && result == "ok") {
             in = reference::sample_input(s, seed, false);
             const double t = median_ms([&] { (void)k->run(in.data(), out.data(), idx_ptr, dev); }, min_time);
@@ -321,9 +296,12 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
         }
         std::printf("\n");
         if (!detail.empty()) std::printf("    %s\n", detail.c_str());
-        failures += result != "ok";
+        failures += result == "FAIL";
+        skipped += result == "skip";
     }
-    std::printf("%zu kernel(s) checked: %zu passed, %d failed\n", ks.size(), ks.size() - failures, failures);
+    std::printf("%zu kernel(s) checked: %zu passed, %d failed", ks.size(), ks.size() - failures - skipped, failures);
+    if (skipped) std::printf(", %zu skipped", skipped);
+    std::printf("\n");
     std::fflush(stdout);
     return failures ? 1 : 0;
 }

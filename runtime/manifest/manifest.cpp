@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "poolgen/spec_fields.h"
+#include "poolgen/util.h"
 
 namespace poolgen {
 
@@ -24,26 +25,8 @@ struct FieldError {
 
 [[noreturn]] void fail(const std::string &field, const std::string &rule) { throw FieldError{field, rule}; }
 
-// Text from the manifest, made safe for a one-line message: control and non-ASCII bytes
-// escaped, long text cut. Names and keys are user data; they must not break the line.
-std::string printable(const std::string &s, size_t max = 64) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); i++) {
-        if (out.size() >= max) {
-            out += "...";
-            break;
-        }
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f) {
-            out += static_cast<char>(c);
-        } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        }
-    }
-    return out;
-}
+// Text from the manifest (names and keys are user data) must not break a message's line.
+using util::printable;
 
 // A JSON value as it appears in a message: ASCII only, one line, at most about 80 characters.
 std::string shown(const json &v) { return printable(v.dump(-1, ' ', true), 80); }

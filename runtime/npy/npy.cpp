@@ -1,11 +1,12 @@
 // Strict .npy reader/writer. Format reference: numpy/lib/format.py (NEP 1).
 #include "poolgen/npy.h"
 
+#include "poolgen/util.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -31,22 +32,7 @@ Status with_path(const std::string &path, const Status &st) {
 }
 
 // Text taken from a file, made safe for a one-line message.
-std::string excerpt(const char *p, size_t n) {
-    constexpr size_t kMax = 40;
-    std::string s;
-    for (size_t i = 0; i < n && i < kMax; ++i) {
-        const unsigned char c = static_cast<unsigned char>(p[i]);
-        if (c >= 0x20 && c < 0x7f) {
-            s += static_cast<char>(c);
-        } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            s += buf;
-        }
-    }
-    if (n > kMax) s += "...";
-    return s;
-}
+std::string excerpt(const char *p, size_t n) { return util::printable(std::string(p, n), 40); }
 
 std::string quoted(const std::string &s) { return "'" + excerpt(s.data(), s.size()) + "'"; }
 
@@ -369,32 +355,9 @@ Status pread_exact(int fd, void *buf, size_t n, uint64_t offset) {
     return Status::Ok();
 }
 
-Status write_all(int fd, const void *buf, size_t n) {
-    auto *p = static_cast<const uint8_t *>(buf);
-    while (n > 0) {
-        const ssize_t r = ::write(fd, p, n < (size_t(1) << 30) ? n : (size_t(1) << 30));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return Status::Error("write error: " + errno_text(errno));
-        p += r;
-        n -= size_t(r);
-    }
-    return Status::Ok();
-}
-
-// The temporary beside the target; removed on destruction unless committed by a rename.
-struct TempFile {
-    std::string name;
-    Fd fd;
-    bool committed = false;
-    ~TempFile() {
-        fd.reset();
-        if (!name.empty() && !committed) ::unlink(name.c_str());
-    }
-};
-
-Status write_impl(const std::string &path, const std::string &descr,
-                  const std::vector<int64_t> &shape, const void *data, size_t bytes,
-                  TempFile *tmp) {
+// Writes the file into `file`; commits it (renames it into place) when `commit`.
+Status write_impl(util::AtomicFile *file, const std::string &descr, const std::vector<int64_t> &shape,
+                  const void *data, size_t bytes, bool commit) {
     Status st = check_descr(descr);
     if (!st.ok()) return st;
     int64_t elements = 0;
@@ -407,30 +370,15 @@ Status write_impl(const std::string &path, const std::string &descr,
                              std::to_string(bytes) + " were given");
     if (data == nullptr && bytes > 0) return Status::Error("data pointer is null");
     const std::string header = make_header(descr, shape);
-
-    // O_EXCL with a process-unique name: never clobber someone else's temporary. Mode 0666 lets the
-    // umask decide, as for any newly created file.
-    static std::atomic<unsigned> counter{0};
-    for (int attempt = 0; tmp->fd.get() < 0; ++attempt) {
-        std::string name = path + ".tmp." + std::to_string(::getpid()) + "." +
-                           std::to_string(counter++);
-        const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            tmp->name = std::move(name);
-            tmp->fd.reset(fd);
-        } else if (errno != EEXIST || attempt >= 100) {
-            return Status::Error("cannot create temporary file " + name + ": " + errno_text(errno));
-        }
+    if (file->write(header) && (bytes == 0 || file->write(data, bytes)) && (!commit || file->commit()))
+        return Status::Ok();
+    const std::string why = errno_text(file->error_number());
+    switch (file->failed_step()) {
+    case util::AtomicFile::Step::Create: return Status::Error("cannot create temporary file " + file->temp_path() + ": " + why);
+    case util::AtomicFile::Step::Close: return Status::Error("write error on close: " + why);
+    case util::AtomicFile::Step::Rename: return Status::Error("cannot rename temporary file into place: " + why);
+    default: return Status::Error("write error: " + why);
     }
-    st = write_all(tmp->fd.get(), header.data(), header.size());
-    if (st.ok()) st = write_all(tmp->fd.get(), data, bytes);
-    if (!st.ok()) return st;
-    if (::close(tmp->fd.release()) != 0)
-        return Status::Error("write error on close: " + errno_text(errno));
-    if (::rename(tmp->name.c_str(), path.c_str()) != 0)
-        return Status::Error("cannot rename temporary file into place: " + errno_text(errno));
-    tmp->committed = true;
-    return Status::Ok();
 }
 
 Status read_impl(const std::string &path, Array *out) {
@@ -536,11 +484,21 @@ Status read(const std::string &path, Array *out) {
 
 Status write(const std::string &path, const std::string &descr, const std::vector<int64_t> &shape,
              const void *data, size_t bytes) {
-    TempFile tmp;  // outlives the try so that its cleanup also runs after an exception
+    util::AtomicFile file(path);  // outlives the try so that its cleanup also runs after an exception
     try {
-        return with_path(path, write_impl(path, descr, shape, data, bytes, &tmp));
+        return with_path(path, write_impl(&file, descr, shape, data, bytes, true));
     } catch (...) {
         return from_exception(&path);
+    }
+}
+
+Status write(util::AtomicFile *file, const std::string &descr, const std::vector<int64_t> &shape,
+             const void *data, size_t bytes) {
+    try {
+        if (file == nullptr) return Status::Error("npy::write: null file");
+        return with_path(file->path(), write_impl(file, descr, shape, data, bytes, false));
+    } catch (...) {
+        return from_exception(file ? &file->path() : nullptr);
     }
 }
 

@@ -28,6 +28,7 @@
 #include "HalideRuntime.h"
 #include "bench_config.h"
 #include "cpu_knobs.h"
+#include "poolgen/util.h"
 #include "schedule_db.h"
 #include "timing.h"
 
@@ -36,10 +37,9 @@ namespace poolgen::bench {
 namespace {
 
 std::string self_exe() {
-    char b[4096];
-    const ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);
-    if (n <= 0) fail("cannot find this program's path (/proc/self/exe)");
-    return std::string(b, static_cast<size_t>(n));
+    const std::string p = util::self_exe_path();
+    if (p.empty()) fail("cannot find this program's path (/proc/self/exe)");
+    return p;
 }
 
 std::string dir_of(const std::string &p) { return p.substr(0, p.rfind('/')); }
@@ -111,18 +111,8 @@ std::string tail_of(const std::string &path, size_t max_chars = 600) {
 
 // The first of the build's CPU targets this machine can run (what the dispatcher picks).
 std::string host_target() {
-    __builtin_cpu_init();
-    for (const std::string &t : split(POOLGEN_CPU_TARGETS_LIST, ';')) {
-        bool ok = true;
-        if (t.find("avx512") != std::string::npos)
-            ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-        else if (t.find("avx2") != std::string::npos)
-            ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx");
-        else if (t.find("sse41") != std::string::npos)
-            ok = __builtin_cpu_supports("sse4.1");
-        if (ok) return t;
-    }
+    for (const std::string &t : split(POOLGEN_CPU_TARGETS_LIST, ';'))
+        if (util::cpu_runs_target(t)) return t;
     fail("this machine runs none of the build's CPU targets (" + std::string(POOLGEN_CPU_TARGETS_LIST) + ")");
 }
 

@@ -8,6 +8,10 @@
 
 #include "poolgen/status.h"
 
+namespace poolgen::util {
+class AtomicFile;  // poolgen/util.h (libpoolgen_util)
+}
+
 namespace poolgen::npy {
 
 struct Array {
@@ -34,6 +38,11 @@ Status read(const std::string &path, Array *out);
 // (negative dims, more than 2^31-1 elements) and data sizes that do not match
 // product(shape) * item size. The header is laid out exactly as numpy.save() does.
 Status write(const std::string &path, const std::string &descr, const std::vector<int64_t> &shape,
+             const void *data, size_t bytes);
+
+// The same checks and bytes, written into `file` (a temporary beside its path) and left for the
+// caller to commit: for several files replaced together. Messages begin with file->path().
+Status write(util::AtomicFile *file, const std::string &descr, const std::vector<int64_t> &shape,
              const void *data, size_t bytes);
 
 }  // namespace poolgen::npy
