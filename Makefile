@@ -80,7 +80,7 @@ env: $(STAMP)
 clean:
 	rm -rf build build.configure.log
 
-# --- Hardening (tests/fuzz, cmake/PoolgenSanitize.cmake; README "Limits").
+# --- Hardening (tests/fuzz, cmake/PoolgenSanitize.cmake; docs/testing.md, "Limits").
 # clang and its libFuzzer runtime for the fuzz tests: installed when root, else the fuzz tests
 # print [SKIP]. Never required.
 FUZZ_APT_PACKAGES := clang libclang-rt-14-dev

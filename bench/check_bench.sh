@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of `poolgen bench` (CI runs it without anchors): a short run on two kernels must
 # verify them, time poolgen, the reference loops and the roofline, and write the JSON form of
-# DESIGN.md atomically. Arguments: POOLGEN_CLI OUT_DIR KERNEL...
+# docs/cli.md atomically. Arguments: POOLGEN_CLI OUT_DIR KERNEL...
 set -euo pipefail
 cli=$1 out=$2
 shift 2

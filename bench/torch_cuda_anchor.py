@@ -333,7 +333,7 @@ def main(argv):
                     gbps = traffic_bytes(spec) / (ms * 1e-3) / 1e9
                     rows.append({"kernel": spec["name"], "impl": "torch", "device": a.device, "layout": spec["layout"],
                                  "call": fn, "threads": 1, "median_ms": ms, "gbps": gbps})
-            except RuntimeError as e:  # parameters this PyTorch version rejects (README: Semantics)
+            except RuntimeError as e:  # parameters this PyTorch version rejects (docs/semantics.md)
                 check = "PyTorch refuses: " + str(e).strip().splitlines()[0]
                 notes.append(f"{spec['name']}: {check}")
             if a.check:

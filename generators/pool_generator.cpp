@@ -1,6 +1,6 @@
 // The pooling algorithm, written once for every op, spatial rank (1D/2D/3D) and layout.
 // Every shape and window parameter is a GeneratorParam and so a compile-time constant.
-// Semantics are PyTorch's (see README, "Semantics"); schedules live in schedules/.
+// Semantics are PyTorch's (docs/semantics.md); schedules live in schedules/.
 #include <array>
 #include <limits>
 #include <utility>

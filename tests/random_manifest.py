@@ -5,7 +5,7 @@ shapes nobody chose:
     python3 tests/random_manifest.py --seed 7 --count 40 --out /tmp/random.json
     make build MANIFEST=/tmp/random.json BUILD=build-random && build-random/poolgen check
 
-The rules are PyTorch's, written here from /work/shared/SEMANTICS.md (sections 1, 2, 5) and
+The rules are PyTorch's, written here from docs/semantics.md (output size, padding, adaptive windows) and
 independently of runtime/src/spec.cpp, so the test suite also uses this script to cross-check
 the C++ validator (every spec drawn here must be accepted). Standard library only.
 """
@@ -19,7 +19,7 @@ MAX_ELEMENTS = 2**31 - 1
 
 
 def out_size(n, k, s, p, d, ceil):
-    """SEMANTICS.md section 1: floor toward -inf, and the ceil-mode last-window rule."""
+    """Output size (docs/semantics.md): floor toward -inf, and the ceil-mode last-window rule."""
     num = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
     o = num // s + 1  # Python's // floors toward -inf
     if ceil and (o - 1) * s >= n + p:

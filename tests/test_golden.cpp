@@ -5,7 +5,7 @@
 // How results are compared:
 // - max ops: bitwise (NaN where PyTorch has NaN, otherwise identical bits, so the sign of a
 //   zero counts) and the indices exactly.
-// - averages: by value (so -0 == +0, see README "Comparing": contiguous PyTorch stores
+// - averages: by value (so -0 == +0, see tests/golden/README.md: contiguous PyTorch stores
 //   0 + sum/divisor), NaN where NaN, infinities exactly, and finite values within
 //   reference::error_bounds' bound B = (taps + 1) * FLT_EPSILON * sum|x| / |divisor|.
 //   Why B is the right tolerance for comparing two float32 results (ours and PyTorch's):
@@ -71,7 +71,7 @@ std::vector<float> as_floats(const npy::Array &a) {
     return v;
 }
 
-// Reads a case's fixture arrays, requiring the dtypes and shapes the README promises.
+// Reads a case's fixture arrays, requiring the dtypes and shapes tests/golden/README.md promises.
 Fixture read_fixture(const ManifestKernel &k) {
     Fixture f;
     npy::Array in, out;
@@ -98,7 +98,7 @@ Fixture read_fixture(const ManifestKernel &k) {
         std::memcpy(f.indices.data(), idx.data.data(), f.indices.size() * sizeof(int64_t));
     } else {
         std::ifstream probe(data_path(k.name, "indices"));
-        CHECK_FALSE(probe.good());  // README: indices files exist only when return_indices
+        CHECK_FALSE(probe.good());  // tests/golden/README.md: indices files exist only when return_indices
     }
     return f;
 }
@@ -206,7 +206,7 @@ void require_bits(const std::vector<float> &got, const std::vector<float> &want)
 
 TEST_CASE("golden: the fixtures cover every op, rank and layout", "[golden]") {
     const auto &m = golden_manifest();
-    REQUIRE(m.kernels.size() == 74);  // README: 74 cases
+    REQUIRE(m.kernels.size() == 74);  // tests/golden/README.md: 74 cases
     std::map<std::string, int> seen;
     for (const auto &k : m.kernels) {
         seen[std::string(poolgen::to_string(k.spec.op)) + "/" + std::to_string(k.spec.rank()) + "d/" +
@@ -365,7 +365,7 @@ TEST_CASE("golden: every parameter set PyTorch rejects is rejected, naming the f
     REQUIRE(in.good());
     const nlohmann::json cases = nlohmann::json::parse(in);
     REQUIRE(cases.is_array());
-    REQUIRE(cases.size() == 46);  // README: 46 parameter sets
+    REQUIRE(cases.size() == 46);  // tests/golden/README.md: 46 parameter sets
     for (const auto &c : cases) {
         REQUIRE(c.contains("kernel"));
         REQUIRE(c.contains("field"));
@@ -412,7 +412,7 @@ TEST_CASE("golden: the invalid cases become valid once the blamed value is PyTor
     CHECK(fixed > 0);
 }
 
-TEST_CASE("golden: fixtures hold the worked examples of SEMANTICS.md and the seeds", "[golden]") {
+TEST_CASE("golden: fixtures hold the worked examples of docs/semantics.md", "[golden]") {
     const float inf = std::numeric_limits<float>::infinity();
     const float nan = std::numeric_limits<float>::quiet_NaN();
 

@@ -1,6 +1,6 @@
 // Hostile manifests and extreme parameters: duplicate keys, deep nesting, control characters in
 // names and keys, names that collide as file names, products that overflow, window arithmetic
-// past 32 bits, and the 2^31-1 element limit (README "Limits").
+// past 32 bits, and the 2^31-1 element limit (docs/testing.md, "Limits").
 #include <catch2/catch.hpp>
 
 #include <cstdio>

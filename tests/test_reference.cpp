@@ -179,7 +179,7 @@ TEST_CASE("avg: a -0 quotient is +0 channels-first and -0 channels-last, as in P
 TEST_CASE("max 3D: a window with no tap taken reports its start's whole index in both layouts", "[reference]") {
     // All -inf, 1x2x3x4x5, k=2, s=1: no tap is ever taken, so the index is the window start's,
     // (d*H + h)*W + w in both layouts (PyTorch's channels-first kernel, and its channels-last
-    // one outside the channel tail where it drops d*H*W; README, Semantics).
+    // one outside the channel tail where it drops d*H*W; docs/semantics.md).
     auto s = max2d({1, 2, 3, 4, 5}, {2}, {1});
     std::vector<float> in(120, -kInf);
     for (Layout layout : {Layout::NCHW, Layout::NHWC}) {

@@ -42,7 +42,7 @@ int64_t offset(Layout layout, int64_t N, int64_t C, const int64_t *sz, int64_t n
 }
 
 // Window of output position o along one dim: taps start, start+step, ... (count taps),
-// and for averages the divisor contribution. Written from PyTorch's formulas (README).
+// and for averages the divisor contribution. Written from PyTorch's formulas (docs/semantics.md).
 struct Window {
     int64_t start, step, count;  // taps, possibly outside [0, n)
     int64_t pool;                // avg: window size clipped to the padded input

@@ -187,7 +187,7 @@ def save(name, a):
 
 def case(name, op, layout, x, expect=None, expect_idx=None, atol=0.0, **params):
     """One valid golden case. `x` is the logical (N,C,spatial...) float32 input.
-    `expect` / `expect_idx`: values stated in SEMANTICS.md or the seed examples (logical
+    `expect` / `expect_idx`: values stated in docs/semantics.md or the worked examples (logical
     layout, or without the N,C dims), asserted against PyTorch's result."""
     assert name.isidentifier() and name == name.lower(), name
     assert name not in {k["name"] for k in VALID}, name
@@ -269,7 +269,7 @@ def valid_cases():
                  [2, 1, 0, 1, 1]])
     case("max2d_k3_ceil_seed5x5", "max_pool", "nchw", seed5, kernel=3, ceil_mode=True,
          expect=[[2, 3], [5, 1]])
-    # SEMANTICS.md section 3 examples.
+    # The worked examples of the max rule (docs/semantics.md).
     case("max2d_k3s1p1_padding_is_not_zero", "max_pool", "nchw", -a19, kernel=3, stride=1,
          padding=1, expect=[[-1, -1, -2], [-1, -1, -2], [-4, -4, -5]])
     # ties: strict '>' so the first maximum wins, and the sign of zero is kept

@@ -204,7 +204,7 @@ def adversarial_inputs(rng, shape):
 
 def pytorch_3d_channel_tail_index(e, ours, oi, ti):
     """Where PyTorch's channels-last max_pool3d leaves d*H*W out of the index of a window with no
-    tap taken: in its scalar loop over the channels after its last full vector (README,
+    tap taken: in its scalar loop over the channels after its last full vector (docs/semantics.md,
     Semantics). Tail channels for any vector width up to 16 floats; memory-order arrays."""
     if e["op"] != "max_pool" or e["layout"] != "nhwc" or len(e["input"]) != 5:
         return np.zeros(oi.shape, dtype=bool)
@@ -265,7 +265,7 @@ def cmd_values(a):
                     continue
                 both_nan = np.isnan(ours) & np.isnan(theirs)
                 if not (differ & ~both_nan).any() and not e["op"].endswith("max_pool"):
-                    # Which NaN's payload an average returns is not fixed (README, Semantics).
+                    # Which NaN's payload an average returns is not fixed (docs/semantics.md, Semantics).
                     stats["NaN payload only (average)"] += 1
                     continue
                 if whole_plane_average(e):
@@ -275,7 +275,7 @@ def cmd_values(a):
                     total = np.abs(x.astype(np.float64)).reshape(x.shape[0], x.shape[1], -1).sum(-1)
                     bound = ((taps + 1) * 2.0 ** -23 * total / taps).reshape(tl.shape)
                     # Where a float32 sum can overflow, the order alone decides between a finite
-                    # value, an infinity and NaN: no bound applies (README, Semantics).
+                    # value, an infinity and NaN: no bound applies (docs/semantics.md, Semantics).
                     may_overflow = total.reshape(tl.shape) > np.finfo(np.float32).max
                     ok = (np.abs(ol - tl) <= bound) | (ol == tl) | (np.isnan(ol) & np.isnan(tl)) | may_overflow
                     if ok.all():

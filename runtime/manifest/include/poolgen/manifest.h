@@ -1,4 +1,4 @@
-// Manifest v1: the JSON list of kernels a build generates (format in README.md).
+// Manifest v1: the JSON list of kernels a build generates (format in docs/manifest.md).
 #pragma once
 #include <string>
 #include <vector>
