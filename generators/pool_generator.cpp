@@ -133,13 +133,13 @@ public:
         }
         // sum=rows (average pooling over a window of >= 2 dims): the window's innermost dim is
         // summed in its own stage, so the main reduction leaves it out.
-        const bool separable = knobs.sum == "rows" && !poolgen::is_max(s.op) && !adaptive && r >= 2;
+        const bool separable = knobs.sum == poolgen::schedules::Sum::Rows && !poolgen::is_max(s.op) && !adaptive && r >= 2;
         Func rowsum("rowsum");
         // sum=pairs: a 2D global average over a channels-first plane (see below).
         bool global = adaptive && r == 2;
         for (int i = 0; i < r; i++) global = global && s.output_size[i] == 1;
         const int plane_taps = global ? static_cast<int>(s.input[2] * s.input[3]) : 1;  // < 2^31
-        const bool pairs = knobs.sum == "pairs" && global && !poolgen::is_max(s.op) && !nhwc && plane_taps >= 2;
+        const bool pairs = knobs.sum == poolgen::schedules::Sum::Pairs && global && !poolgen::is_max(s.op) && !nhwc && plane_taps >= 2;
         RDom pair_win(0, std::max(1, plane_taps / 2), "pair_win");
         for (int i = r - 1; i >= 0; i--) rdom_extents.push_back({0, separable && i == r - 1 ? 1 : taps[i]});
         std::vector<Range> ranges;
@@ -217,7 +217,7 @@ public:
                 Expr take = v > best || is_nan(v);
                 pooled(out_args) = Tuple(select(take, flat(pos), pooled(out_args)[0]), select(take, v, best));
                 result = {pooled(out_args)[1], cast<int64_t>(pooled(out_args)[0])};
-            } else if (knobs.maxform == "fused") {
+            } else if (knobs.maxform == poolgen::schedules::MaxForm::Fused) {
                 pooled(out_args) = Expr(-std::numeric_limits<float>::infinity());
                 Expr best = pooled(out_args);
                 pooled(out_args) = select(v > best || is_nan(v), v, best);
