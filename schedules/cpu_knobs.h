@@ -4,7 +4,9 @@
 // GeneratorParam, a schedules/db entry's "knobs"); names not given keep their defaults.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -14,9 +16,64 @@
 
 namespace poolgen::schedules {
 
+// The knobs that take one of a few named values. Each has one table of names, in the
+// enumerators' order, that both parses and prints it (knob_name, parse_knob).
+enum class Vectorize { C, W };
+enum class Reduce { Inner, Outer };
+enum class Border { Inline, Plane, Rows };
+enum class Sum { PyTorch, Rows, Pairs };
+enum class MaxForm { Split, Fused };
+
+template <typename E>
+struct KnobNames;
+template <>
+struct KnobNames<Vectorize> {
+    static constexpr std::array<const char *, 2> names = {"c", "w"};
+};
+template <>
+struct KnobNames<Reduce> {
+    static constexpr std::array<const char *, 2> names = {"inner", "outer"};
+};
+template <>
+struct KnobNames<Border> {
+    static constexpr std::array<const char *, 3> names = {"inline", "plane", "rows"};
+};
+template <>
+struct KnobNames<Sum> {
+    static constexpr std::array<const char *, 3> names = {"pytorch", "rows", "pairs"};
+};
+template <>
+struct KnobNames<MaxForm> {
+    static constexpr std::array<const char *, 2> names = {"split", "fused"};
+};
+
+template <typename E>
+const char *knob_name(E value) {
+    return KnobNames<E>::names[static_cast<size_t>(value)];
+}
+
+template <typename E>
+bool parse_knob(const std::string &text, E *out) {
+    const auto &names = KnobNames<E>::names;
+    for (size_t i = 0; i < names.size(); i++)
+        if (text == names[i]) {
+            *out = static_cast<E>(i);
+            return true;
+        }
+    return false;
+}
+
+// Every value of E, in the table's order.
+template <typename E>
+std::vector<E> knob_values() {
+    std::vector<E> v;
+    for (size_t i = 0; i < KnobNames<E>::names.size(); i++) v.push_back(static_cast<E>(i));
+    return v;
+}
+
 struct CpuKnobs {
-    // Which dim the SIMD lanes run along: "c" (channels) or "w" (innermost spatial dim).
-    std::string vectorize = "c";
+    // Which dim the SIMD lanes run along: c (channels) or w (innermost spatial dim).
+    Vectorize vectorize = Vectorize::C;
     // Natural vectors (the target's width for f32) computed per innermost iteration.
     int vectors = 1;
     // Parallel tasks the outer loops are split into; <= 1: serial.
@@ -28,27 +85,27 @@ struct CpuKnobs {
     int interleave = 1;
     // Software prefetch distance (iterations of the row or pixel loop); 0: none.
     int prefetch = 0;
-    // Where the reduction over the window runs: "inner" (taps innermost, one vector of outputs
-    // at a time in registers) or "outer" (taps outermost over a chunk of channels whose
+    // Where the reduction over the window runs: inner (taps innermost, one vector of outputs
+    // at a time in registers) or outer (taps outermost over a chunk of channels whose
     // accumulators stay in L1: sequential reads for large windows such as global pooling).
-    std::string reduce = "inner";
-    // Windowed ops' input: "inline" (read in place; padding conditions are evaluated per tap and
-    // Halide splits the loops into border and interior), "plane" (each input plane, or a task's
+    Reduce reduce = Reduce::Inner;
+    // Windowed ops' input: inline (read in place; padding conditions are evaluated per tap and
+    // Halide splits the loops into border and interior), plane (each input plane, or a task's
     // rows, copied once into a padded local buffer that the windows read with no condition; for
-    // narrow padded rows), or "rows" (the same copy made one input row at a time in a rolling
+    // narrow padded rows), or rows (the same copy made one input row at a time in a rolling
     // buffer, just before the first window that needs it: a plain streaming copy).
-    std::string border = "inline";
-    // Average pooling: "pytorch" sums each window in PyTorch's order (bitwise PyTorch); "rows"
+    Border border = Border::Inline;
+    // Average pooling: pytorch sums each window in PyTorch's order (bitwise PyTorch); rows
     // sums each window row first, then the rows (a separable sum reusing row sums across
     // overlapping windows; rounding differs from PyTorch within the checker's error bound);
-    // "pairs" (2D global averages over channels-first planes, which PyTorch computes with
+    // pairs (2D global averages over channels-first planes, which PyTorch computes with
     // mean() in an order of its own) keeps two running sums over alternate elements.
-    std::string sum = "pytorch";
-    // Max pooling without indices: "split" keeps two running values per output, the last NaN
+    Sum sum = Sum::PyTorch;
+    // Max pooling without indices: split keeps two running values per output, the last NaN
     // and the first maximum of the other taps (one vmaxps per tap on x86), combined at the end;
-    // "fused" one value updated by `x > best || isnan(x)` (two compares, an or and a blend).
+    // fused one value updated by `x > best || isnan(x)` (two compares, an or and a blend).
     // Both give the same bits.
-    std::string maxform = "split";
+    MaxForm maxform = MaxForm::Split;
 
     bool operator==(const CpuKnobs &o) const {
         return vectorize == o.vectorize && vectors == o.vectors && tasks == o.tasks && unroll == o.unroll &&
@@ -56,6 +113,57 @@ struct CpuKnobs {
                reduce == o.reduce && border == o.border && sum == o.sum && maxform == o.maxform;
     }
 };
+
+// One knob of the string form: its name, how its value is read (false: not allowed) and
+// written, and the rule a bad value breaks. knob_fields() lists them in the printed order.
+struct KnobField {
+    const char *name;
+    std::function<bool(CpuKnobs &, const std::string &)> read;
+    std::function<std::string(const CpuKnobs &)> write;
+    std::string rule;  // "must be ..."
+};
+
+inline KnobField int_knob(const char *name, int CpuKnobs::*member, int lo, int hi) {
+    auto read = [member, lo, hi](CpuKnobs &k, const std::string &value) {
+        try {
+            size_t used = 0;
+            const int v = std::stoi(value, &used);
+            if (used != value.size() || v < lo || v > hi) return false;
+            k.*member = v;
+            return true;
+        } catch (...) {
+            return false;
+        }
+    };
+    auto write = [member](const CpuKnobs &k) { return std::to_string(k.*member); };
+    return {name, read, write, std::to_string(lo) + ".." + std::to_string(hi)};
+}
+
+template <typename E>
+KnobField enum_knob(const char *name, E CpuKnobs::*member) {
+    auto read = [member](CpuKnobs &k, const std::string &value) { return parse_knob(value, &(k.*member)); };
+    auto write = [member](const CpuKnobs &k) { return std::string(knob_name(k.*member)); };
+    const auto &names = KnobNames<E>::names;
+    std::string rule;  // "a or b", "a, b or c"
+    for (size_t i = 0; i < names.size(); i++) rule += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
+    return {name, read, write, rule};
+}
+
+inline const std::vector<KnobField> &knob_fields() {
+    static const std::vector<KnobField> fields = {
+        enum_knob("vectorize", &CpuKnobs::vectorize),
+        int_knob("vectors", &CpuKnobs::vectors, 1, 8),
+        int_knob("tasks", &CpuKnobs::tasks, 0, 4096),
+        int_knob("unroll", &CpuKnobs::unroll, 0, 1024),
+        int_knob("interleave", &CpuKnobs::interleave, 1, 16),
+        int_knob("prefetch", &CpuKnobs::prefetch, 0, 64),
+        enum_knob("reduce", &CpuKnobs::reduce),
+        enum_knob("border", &CpuKnobs::border),
+        enum_knob("sum", &CpuKnobs::sum),
+        enum_knob("maxform", &CpuKnobs::maxform),
+    };
+    return fields;
+}
 
 inline int64_t product(const std::vector<int64_t> &v, size_t from = 0) {
     int64_t p = 1;
@@ -76,9 +184,9 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
     const std::vector<int64_t> out = s.output_shape();
     const int64_t out_w = out.back(), taps_in = product(s.input, 2), out_sp = product(out, 2);
     if (s.layout == Layout::NHWC) {
-        k.vectorize = "c";
+        k.vectorize = Vectorize::C;
         // Large windows (global pooling) stream the input once, with accumulators per channel.
-        if (is_adaptive(s.op) && taps_in / std::max<int64_t>(out_sp, 1) >= 16) k.reduce = "outer";
+        if (is_adaptive(s.op) && taps_in / std::max<int64_t>(out_sp, 1) >= 16) k.reduce = Reduce::Outer;
         // Small windows: every channel vector of a pixel reduced together (taps outside), so
         // each tap is one contiguous read of the pixel's channels (measured 1.1-1.8x on AVX-512).
         else k.interleave = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(8, s.input[1] / 16)));
@@ -86,12 +194,12 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         // Channels-first: lanes along the output row (across channels, every lane would load
         // from its own plane, one element at a time). One output per plane (global pooling):
         // scalar sums in PyTorch's order, 4 channels interleaved to hide the add latency.
-        k.vectorize = "w";
+        k.vectorize = Vectorize::W;
         if (out_w == 1) k.interleave = 4;
         // 2D global averages: two sums per plane over alternate elements, two planes at a time
         // (1x512x7x7: 7.0-7.5 vs 8.0-8.5 us cold, 1 thread; more read streams at once were slower cold).
         if (global_plane_average(s)) {
-            k.sum = "pairs";
+            k.sum = Sum::Pairs;
             k.interleave = 2;
         }
         // Stride-1 padded rows narrower than two AVX-512 vectors: a padded copy of each plane
@@ -100,14 +208,14 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         // shuffle anyway: in place was faster there (max 3x3 s2 1x96x55 ceil: 1.4x).
         bool padded = false;
         for (size_t i = 0; i < s.padding.size(); i++) padded = padded || s.padding[i] > 0;
-        if (is_windowed(s.op) && (padded || s.ceil_mode) && out_w < 32 && s.stride.back() == 1) k.border = "plane";
+        if (is_windowed(s.op) && (padded || s.ceil_mode) && out_w < 32 && s.stride.back() == 1) k.border = Border::Plane;
     }
     // Channels-last windows of at most 4 taps (2x2): the fused rule measured ~10% faster cold
     // (8x128x56x56: 0.77-0.81 vs 0.83-0.95 ms, 1 thread); 3x3 NHWC and every NCHW window: split
     // (NHWC 3x3 s2 1x64x112x112: 0.25 vs 0.29 ms).
     int64_t window_taps = 1;
     for (int64_t k_i : s.kernel) window_taps *= k_i;
-    if (s.layout == Layout::NHWC && is_windowed(s.op) && window_taps <= 4) k.maxform = "fused";
+    if (s.layout == Layout::NHWC && is_windowed(s.op) && window_taps <= 4) k.maxform = MaxForm::Fused;
     // Small kernels are not worth a thread pool wake-up.
     const int64_t bytes = 4 * (s.input_elements() + s.output_elements());
     k.tasks = bytes < (256 << 10) ? 1 : 16;
@@ -115,11 +223,9 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
 }
 
 inline std::string format_knobs(const CpuKnobs &k) {
-    std::ostringstream os;
-    os << "vectorize:" << k.vectorize << ",vectors:" << k.vectors << ",tasks:" << k.tasks << ",unroll:" << k.unroll
-       << ",interleave:" << k.interleave << ",prefetch:" << k.prefetch << ",reduce:" << k.reduce << ",border:" << k.border << ",sum:" << k.sum
-       << ",maxform:" << k.maxform;
-    return os.str();
+    std::string out;
+    for (const KnobField &f : knob_fields()) out += (out.empty() ? "" : ",") + std::string(f.name) + ":" + f.write(k);
+    return out;
 }
 
 // Applies "name:value,..." on top of `k`. Returns false with a message naming the bad part.
@@ -130,55 +236,15 @@ inline bool parse_knobs(const std::string &text, CpuKnobs *k, std::string *error
         if (error) *error = "cpu_schedule '" + text + "': " + why;
         return false;
     };
-    auto one_of = [](const std::string &v, std::initializer_list<const char *> ok) {
-        for (const char *o : ok)
-            if (v == o) return true;
-        return false;
-    };
     while (std::getline(ss, item, ',')) {
         if (item.empty()) continue;
         const size_t colon = item.find(':');
         if (colon == std::string::npos) return bad("'" + item + "' is not name:value");
         const std::string name = item.substr(0, colon), value = item.substr(colon + 1);
-        auto as_int = [&](int lo, int hi, int *out) {
-            try {
-                size_t used = 0;
-                const int v = std::stoi(value, &used);
-                if (used != value.size() || v < lo || v > hi) return false;
-                *out = v;
-                return true;
-            } catch (...) {
-                return false;
-            }
-        };
-        if (name == "vectorize") {
-            if (!one_of(value, {"c", "w"})) return bad("vectorize must be c or w");
-            k->vectorize = value;
-        } else if (name == "vectors") {
-            if (!as_int(1, 8, &k->vectors)) return bad("vectors must be 1..8");
-        } else if (name == "tasks") {
-            if (!as_int(0, 4096, &k->tasks)) return bad("tasks must be 0..4096");
-        } else if (name == "prefetch") {
-            if (!as_int(0, 64, &k->prefetch)) return bad("prefetch must be 0..64");
-        } else if (name == "interleave") {
-            if (!as_int(1, 16, &k->interleave)) return bad("interleave must be 1..16");
-        } else if (name == "unroll") {
-            if (!as_int(0, 1024, &k->unroll)) return bad("unroll must be 0..1024");
-        } else if (name == "reduce") {
-            if (!one_of(value, {"inner", "outer"})) return bad("reduce must be inner or outer");
-            k->reduce = value;
-        } else if (name == "border") {
-            if (!one_of(value, {"inline", "plane", "rows"})) return bad("border must be inline, plane or rows");
-            k->border = value;
-        } else if (name == "maxform") {
-            if (!one_of(value, {"split", "fused"})) return bad("maxform must be split or fused");
-            k->maxform = value;
-        } else if (name == "sum") {
-            if (!one_of(value, {"pytorch", "rows", "pairs"})) return bad("sum must be pytorch, rows or pairs");
-            k->sum = value;
-        } else {
-            return bad("unknown knob '" + name + "'");
-        }
+        const auto &fields = knob_fields();
+        auto f = std::find_if(fields.begin(), fields.end(), [&](const KnobField &x) { return name == x.name; });
+        if (f == fields.end()) return bad("unknown knob '" + name + "'");
+        if (!f->read(*k, value)) return bad(name + " must be " + f->rule);
     }
     return true;
 }
@@ -189,20 +255,18 @@ inline bool parse_knobs(const std::string &text, CpuKnobs *k, std::string *error
 inline std::vector<std::string> cpu_knob_candidates(const PoolSpec &s, uint64_t seed) {
     const CpuKnobs d = default_cpu_knobs(s);
     const bool avg = !is_max(s.op);
-    const std::vector<std::string> vecs = s.layout == Layout::NHWC && s.input[1] >= 8 ? std::vector<std::string>{"c"}
-                                                                                         : std::vector<std::string>{"c", "w"};
+    const std::vector<Vectorize> vecs = s.layout == Layout::NHWC && s.input[1] >= 8 ? std::vector<Vectorize>{Vectorize::C}
+                                                                                       : knob_values<Vectorize>();
     const std::vector<int> vectors = {1, 2, 4}, tasks = {1, 2, 4, 8, 16, 32, 64}, interleave = {1, 2, 4, 8};
-    const std::vector<std::string> reduces = {"inner", "outer"};
-    const std::vector<std::string> borders = is_windowed(s.op) ? std::vector<std::string>{"inline", "plane", "rows"}
-                                                               : std::vector<std::string>{d.border};
-    const std::vector<std::string> sums = avg && is_windowed(s.op)         ? std::vector<std::string>{"pytorch", "rows"}
-                                          : global_plane_average(s) ? std::vector<std::string>{"pytorch", "pairs"}
-                                                                    : std::vector<std::string>{d.sum};
-    const std::vector<std::string> maxforms = is_max(s.op) && !s.return_indices ? std::vector<std::string>{"split", "fused"}
-                                                                                : std::vector<std::string>{d.maxform};
+    const std::vector<Reduce> reduces = knob_values<Reduce>();
+    const std::vector<Border> borders = is_windowed(s.op) ? knob_values<Border>() : std::vector<Border>{d.border};
+    const std::vector<Sum> sums = avg && is_windowed(s.op)  ? std::vector<Sum>{Sum::PyTorch, Sum::Rows}
+                                  : global_plane_average(s) ? std::vector<Sum>{Sum::PyTorch, Sum::Pairs}
+                                                            : std::vector<Sum>{d.sum};
+    const std::vector<MaxForm> maxforms = is_max(s.op) && !s.return_indices ? knob_values<MaxForm>() : std::vector<MaxForm>{d.maxform};
     // Combinations that the strategy would treat as another one.
     auto sensible = [&](const CpuKnobs &k) {
-        if (k.reduce == "outer" && (k.vectorize != "c" || k.interleave != 1)) return false;
+        if (k.reduce == Reduce::Outer && (k.vectorize != Vectorize::C || k.interleave != 1)) return false;
         return true;
     };
     std::vector<std::string> out = {format_knobs(d)};

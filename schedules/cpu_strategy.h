@@ -1,7 +1,8 @@
 // CPU SIMD schedule strategy for the pooling generator: one parameterized schedule whose named
 // knobs (schedules/cpu_knobs.h) have defaults per op and layout and are searched by
-// `poolgen tune`. The algorithm (generators/pool_generator.cpp) never depends on these choices,
-// except the average-pooling summation order, which is a knob of its own (sum).
+// `poolgen tune`. The algorithm (generators/pool_algorithm.h) never depends on these choices,
+// except two formulations the schedule cannot express: the average's summation order (sum)
+// and the form of the max rule (maxform).
 #pragma once
 #include <algorithm>
 #include <string>
@@ -9,27 +10,9 @@
 
 #include "Halide.h"
 #include "cpu_knobs.h"
+#include "stages.h"
 
 namespace poolgen::schedules {
-
-// What the generator hands a strategy: the stages and loop variables of one kernel.
-struct PoolStages {
-    Halide::ImageParam input;          // the input buffer
-    Halide::Func output;               // memory-order output (maybe a Tuple of value, index)
-    Halide::Func pooled;               // the reduction (pure init + one update over `window`)
-    Halide::RDom window;               // taps, innermost spatial dim first
-    Halide::Func padded;               // windowed ops with padding: the padded input (else undefined)
-    int64_t padded_plane_elements = 0; // size of one padded plane, as a staged copy would hold it
-    Halide::Func rowsum;               // knob sum=rows: the window-row sums (else undefined)
-    std::vector<Halide::Var> spatial;  // outer -> inner (D, H, W)
-    Halide::Var c, n;
-    bool channels_last = false;
-    std::vector<int> out_spatial;      // output sizes, outer -> inner
-    int channels = 1, batch = 1;
-    int window_taps = 1;               // product of the window extents
-    std::vector<Halide::Var> memory_vars;  // the output's dims in memory order, innermost first
-    std::vector<int> memory_extents;
-};
 
 namespace detail {
 
@@ -47,7 +30,7 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
     using detail::Loop;
     const int r = static_cast<int>(st.spatial.size());
     const Var w = st.spatial[r - 1];
-    const bool vec_c = knobs.vectorize == "c";
+    const bool vec_c = knobs.vectorize == Vectorize::C;
     const int vec_extent = vec_c ? st.channels : st.out_spatial[r - 1];
     const int natural = target.natural_vector_size(Float(32));
     // Narrow extents get one vector as wide as the extent (Halide pads it to a register).
@@ -175,7 +158,7 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
         while (j + 1 < static_cast<int>(loops.size()) && loops[j].extent == 1) j++;
         if (loops[j].extent > 1) interleave_loop = j;
     }
-    if (knobs.reduce == "outer" && vec_c) {
+    if (knobs.reduce == Reduce::Outer && vec_c) {
         // Accumulators for a chunk of channels; taps outermost, channels innermost: every tap is a
         // sequential read of the chunk, and each channel still sums its taps in order.
         plane_level(st.pooled);
@@ -249,10 +232,10 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
         plane_level(st.rowsum, true);
         vectorize_stage(st.rowsum);
     }
-    if (st.padded.defined() && knobs.border != "inline" && staging_fits) {
+    if (st.padded.defined() && knobs.border != Border::Inline && staging_fits) {
         // A copy of the (padded) input in a local buffer: per plane, or per row with a rolling
         // buffer ("rows"): a plain streaming copy, then window loads with no condition.
-        plane_level(st.padded, knobs.border == "rows");
+        plane_level(st.padded, knobs.border == Border::Rows);
         vectorize_stage(st.padded);
     }
 }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "Halide.h"
-#include "cpu_strategy.h"
+#include "stages.h"
 
 namespace poolgen::schedules {
 

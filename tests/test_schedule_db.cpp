@@ -36,12 +36,12 @@ std::string temp_dir() {
 
 TEST_CASE("knob strings parse over the defaults and round-trip", "[schedules]") {
     CpuKnobs k = default_cpu_knobs(maxpool(Layout::NHWC));
-    CHECK(k.vectorize == "c");
+    CHECK(k.vectorize == Vectorize::C);
     std::string err;
     REQUIRE(parse_knobs("vectors:2,tasks:4,border:rows", &k, &err));
     CHECK(k.vectors == 2);
     CHECK(k.tasks == 4);
-    CHECK(k.border == "rows");
+    CHECK(k.border == Border::Rows);
     CpuKnobs back;
     REQUIRE(parse_knobs(format_knobs(k), &back, &err));
     CHECK(back == k);
@@ -61,14 +61,14 @@ TEST_CASE("bad knob strings are rejected with the part that is wrong", "[schedul
 
 TEST_CASE("maxform and sum:pairs: defaults where they were measured faster, and in the tuner's space", "[schedules]") {
     // The 3x3 stem max pool: two running values (vmaxps) in both layouts.
-    CHECK(default_cpu_knobs(maxpool(Layout::NCHW)).maxform == "split");
-    CHECK(default_cpu_knobs(maxpool(Layout::NHWC)).maxform == "split");
+    CHECK(default_cpu_knobs(maxpool(Layout::NCHW)).maxform == MaxForm::Split);
+    CHECK(default_cpu_knobs(maxpool(Layout::NHWC)).maxform == MaxForm::Split);
     // Channels-last windows of <= 4 taps keep the fused rule.
     PoolSpec k2 = maxpool(Layout::NHWC);
     k2.kernel = {2, 2};
     k2.stride = {2, 2};
     k2.padding = {0, 0};
-    CHECK(default_cpu_knobs(k2).maxform == "fused");
+    CHECK(default_cpu_knobs(k2).maxform == MaxForm::Fused);
     // Both forms are tuner candidates for max pools without indices, one form with indices.
     auto forms = [](const PoolSpec &s) {
         std::set<std::string> f;
@@ -76,7 +76,7 @@ TEST_CASE("maxform and sum:pairs: defaults where they were measured faster, and 
             CpuKnobs k;
             std::string err;
             REQUIRE(parse_knobs(cand, &k, &err));
-            f.insert(k.maxform);
+            f.insert(knob_name(k.maxform));
         }
         return f;
     };
@@ -91,26 +91,26 @@ TEST_CASE("maxform and sum:pairs: defaults where they were measured faster, and 
     gap.layout = Layout::NCHW;
     gap.input = {1, 512, 7, 7};
     gap.normalize();
-    CHECK(default_cpu_knobs(gap).sum == "pairs");
+    CHECK(default_cpu_knobs(gap).sum == Sum::Pairs);
     PoolSpec gap_nhwc = gap;
     gap_nhwc.layout = Layout::NHWC;
-    CHECK(default_cpu_knobs(gap_nhwc).sum == "pytorch");
+    CHECK(default_cpu_knobs(gap_nhwc).sum == Sum::PyTorch);
     PoolSpec one = gap;
     one.input = {1, 512, 1, 1};
-    CHECK(default_cpu_knobs(one).sum == "pytorch");
+    CHECK(default_cpu_knobs(one).sum == Sum::PyTorch);
     PoolSpec gap3d = gap;
     gap3d.input = {1, 8, 4, 4, 4};
     gap3d.output_size.clear();
     gap3d.normalize();
-    CHECK(default_cpu_knobs(gap3d).sum == "pytorch");
+    CHECK(default_cpu_knobs(gap3d).sum == Sum::PyTorch);
 
     CpuKnobs k;
     std::string err;
     CHECK_FALSE(parse_knobs("maxform:fast", &k, &err));
     CHECK(err.find("maxform must be split or fused") != std::string::npos);
     REQUIRE(parse_knobs("maxform:fused,sum:pairs", &k, &err));
-    CHECK(k.maxform == "fused");
-    CHECK(k.sum == "pairs");
+    CHECK(k.maxform == MaxForm::Fused);
+    CHECK(k.sum == Sum::Pairs);
 }
 
 TEST_CASE("tuner candidates: defaults first, unique, fixed by the seed", "[schedules]") {

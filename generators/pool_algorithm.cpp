@@ -1,0 +1,328 @@
+// The pooling algorithm's pieces (see pool_algorithm.h). Every piece builds the same
+// expressions for every schedule; the rounding is fixed by strict_float, which every kernel is
+// compiled with (no reassociation, no reciprocal multiplies).
+#include "pool_algorithm.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
+namespace poolgen::algorithm {
+
+using namespace Halide;
+
+namespace {
+
+int input_size(const PoolSpec &s, int dim) { return static_cast<int>(s.input[2 + dim]); }
+
+}  // namespace
+
+std::vector<Var> spatial_vars(int rank) {
+    std::vector<Var> sp;
+    const char *names[] = {"d", "h", "w"};
+    for (int i = 0; i < rank; i++) sp.emplace_back(names[3 - rank + i]);
+    return sp;
+}
+
+template <typename T>
+static std::vector<T> memory_order_of(const PoolSpec &s, const std::vector<T> &spatial, const T &c, const T &n) {
+    const bool nhwc = s.layout == Layout::NHWC;
+    const int r = static_cast<int>(spatial.size());
+    std::vector<T> args;
+    if (nhwc) args.push_back(c);
+    for (int i = r - 1; i >= 0; i--) args.push_back(spatial[i]);
+    if (!nhwc) args.push_back(c);
+    args.push_back(n);
+    return args;
+}
+
+std::vector<Expr> memory_order(const PoolSpec &s, const std::vector<Expr> &spatial, const Expr &c, const Expr &n) {
+    return memory_order_of(s, spatial, c, n);
+}
+
+std::vector<Var> memory_order(const PoolSpec &s, const std::vector<Var> &spatial, const Var &c, const Var &n) {
+    return memory_order_of(s, spatial, c, n);
+}
+
+// ---- Window geometry.
+
+Window windowed_window(const PoolSpec &s, int dim, const Expr &o) {
+    const int64_t n_in = s.input[2 + dim], n_out = s.output_shape()[2 + dim];
+    const int64_t k = s.kernel[dim], st = s.stride[dim], p = s.padding[dim], d = s.dilation[dim];
+    Window w;
+    w.first = o * static_cast<int>(st) - static_cast<int>(p);
+    w.step = static_cast<int>(d);
+    w.taps = static_cast<int>(k);
+    w.end = Expr(static_cast<int>(n_in));
+    // The last window's last tap; ceil_mode windows may start in the input and end past it.
+    const int64_t last_tap = (n_out - 1) * st - p + d * (k - 1);
+    w.needs_check = p > 0 || last_tap > n_in - 1;
+    return w;
+}
+
+Window adaptive_window(const PoolSpec &s, int dim, const Expr &o) {
+    const int64_t n_in = s.input[2 + dim], m = s.output_size[dim];
+    Window w;
+    w.adaptive = true;
+    // start = floor(i*n/m), end = ceil((i+1)*n/m). The products reach m*n + m - 1, past int32
+    // for long inputs (n=65536 -> m=40000): then compute them in int64. start and end
+    // themselves are at most n and fit.
+    if (m * n_in + m - 1 <= std::numeric_limits<int32_t>::max()) {
+        w.first = (o * static_cast<int>(n_in)) / static_cast<int>(m);
+        w.end = ((o + 1) * static_cast<int>(n_in) + static_cast<int>(m - 1)) / static_cast<int>(m);
+    } else {
+        Expr o64 = cast<int64_t>(o);
+        const Expr n64 = Expr(n_in), m64 = Expr(m);  // int64 constants
+        w.first = cast<int>((o64 * n64) / m64);
+        w.end = cast<int>(((o64 + 1) * n64 + (m64 - 1)) / m64);
+    }
+    w.step = 1;
+    int64_t kmax = 0, kmin = INT64_MAX;
+    for (int64_t i = 0; i < m; i++) {
+        const int64_t a = (i * n_in) / m, b = ((i + 1) * n_in + m - 1) / m;
+        kmax = std::max(kmax, b - a);
+        kmin = std::min(kmin, b - a);
+    }
+    w.taps = static_cast<int>(kmax);
+    w.min_taps = static_cast<int>(kmin);
+    w.needs_check = kmax != kmin;
+    return w;
+}
+
+std::vector<Window> windows(const PoolSpec &s, const std::vector<Var> &spatial) {
+    std::vector<Window> w;
+    for (int i = 0; i < static_cast<int>(spatial.size()); i++)
+        w.push_back(is_adaptive(s.op) ? adaptive_window(s, i, spatial[i]) : windowed_window(s, i, spatial[i]));
+    return w;
+}
+
+bool any_check(const std::vector<Window> &w) {
+    return std::any_of(w.begin(), w.end(), [](const Window &x) { return x.needs_check; });
+}
+
+Expr tap_position(const Window &w, const Expr &t) { return w.first + t * w.step; }
+
+Expr tap_in_bounds(const Window &w, const Expr &t, const Expr &pos) {
+    // Adaptive: the first min_taps taps of every window are inside; with the taps unrolled,
+    // only the later ones keep the test (a select per vector).
+    if (w.adaptive) return t < w.min_taps || pos < w.end;
+    return pos >= 0 && pos < w.end;
+}
+
+Expr load_position(const Window &w, const Expr &pos, int input_size) {
+    if (!w.needs_check) return pos;
+    return w.adaptive ? min(pos, input_size - 1) : clamp(pos, 0, input_size - 1);
+}
+
+RDom window_domain(const std::vector<Window> &w, bool skip_innermost) {
+    const int r = static_cast<int>(w.size());
+    std::vector<Range> ranges;  // innermost first
+    for (int i = r - 1; i >= 0; i--) ranges.emplace_back(0, skip_innermost && i == r - 1 ? 1 : w[i].taps);
+    return RDom(ranges, "win");
+}
+
+// ---- The taps' values.
+
+float pad_value(const PoolSpec &s) { return is_max(s.op) ? -std::numeric_limits<float>::infinity() : 0.0f; }
+
+Func padded_input(const PoolSpec &s, const Func &input, const std::vector<Window> &w) {
+    // Halide's constant_exterior marks the interior likely, so loops split into border and
+    // interior; a schedule may also materialize the view per plane.
+    if (!any_check(w)) return Func(input).in();
+    const int r = static_cast<int>(w.size());
+    const bool nhwc = s.layout == Layout::NHWC;
+    Region bounds(r + 2);  // memory order: unbounded c and n, spatial dims [0, size)
+    for (int i = 0; i < r; i++) bounds[nhwc ? r - i : r - 1 - i] = Range(0, input_size(s, i));
+    return BoundaryConditions::constant_exterior(input, pad_value(s), bounds);
+}
+
+Expr tap_value(const PoolSpec &s, const Func &input, const Func &padded, const std::vector<Window> &w, const std::vector<Expr> &t,
+               const std::vector<Expr> &pos, const Expr &c, const Expr &n) {
+    if (!is_adaptive(s.op)) return Func(padded)(memory_order(s, pos, c, n));
+    const int r = static_cast<int>(w.size());
+    Expr inside = Internal::const_true();
+    std::vector<Expr> load_pos(r);
+    for (int i = 0; i < r; i++) {
+        load_pos[i] = load_position(w[i], pos[i], input_size(s, i));
+        if (w[i].needs_check) inside = inside && tap_in_bounds(w[i], t[i], pos[i]);
+    }
+    Expr tap = Func(input)(memory_order(s, load_pos, c, n));
+    return any_check(w) ? select(inside, tap, Expr(pad_value(s))) : tap;
+}
+
+// ---- The max rule.
+
+Expr max_takes(const Expr &v, const Expr &best) { return v > best || is_nan(v); }
+
+Expr flat_index(const PoolSpec &s, const std::vector<Expr> &pos) {
+    Expr idx = pos[0];
+    for (size_t i = 1; i < pos.size(); i++) idx = idx * input_size(s, static_cast<int>(i)) + pos[i];
+    return idx;
+}
+
+Expr first_in_bounds_tap(const PoolSpec &s, int dim, const Window &w) {
+    if (w.adaptive || s.padding[dim] <= 0) return w.first;
+    const Expr &a = w.first;
+    return select(a < 0, a + ((0 - a + w.step - 1) / w.step) * w.step, a);
+}
+
+std::vector<Expr> max_with_indices(Func pooled, const std::vector<Var> &args, const Expr &v, const Expr &start_index,
+                                   const Expr &tap_index) {
+    // (index, value): with strict_float Halide 21 stores a Tuple update's elements in order and
+    // later elements read the new values, so the value, which the index's rule reads, comes last.
+    pooled(args) = Tuple(start_index, Expr(-std::numeric_limits<float>::infinity()));
+    Expr best = pooled(args)[1];
+    Expr take = max_takes(v, best);
+    pooled(args) = Tuple(select(take, tap_index, pooled(args)[0]), select(take, v, best));
+    return {pooled(args)[1], cast<int64_t>(pooled(args)[0])};
+}
+
+Expr max_fused(Func pooled, const std::vector<Var> &args, const Expr &v) {
+    pooled(args) = Expr(-std::numeric_limits<float>::infinity());
+    Expr best = pooled(args);
+    pooled(args) = select(max_takes(v, best), v, best);
+    return pooled(args);
+}
+
+Expr max_split(Func pooled, const std::vector<Var> &args, const Expr &v) {
+    // The last NaN seen and the first maximum of the other taps, combined at the end: the rule
+    // tap by tap gives the same. `x > m ? x : m` alone is one vmaxps on x86; folded with the NaN
+    // test it is two compares, an or and a blend on every tap's dependency chain.
+    pooled(args) = Tuple(Expr(0.0f), Expr(-std::numeric_limits<float>::infinity()));
+    Expr last_nan = pooled(args)[0], m = pooled(args)[1];
+    pooled(args) = Tuple(select(is_nan(v), v, last_nan), select(v > m, v, m));
+    return select(is_nan(pooled(args)[0]), pooled(args)[0], pooled(args)[1]);
+}
+
+// ---- The window sums.
+
+Expr sum_pytorch(Func pooled, const std::vector<Var> &args, const Expr &v) {
+    pooled(args) = 0.0f;
+    pooled(args) = pooled(args) + v;
+    return pooled(args);
+}
+
+bool rows_sum_applies(const PoolSpec &s) { return is_windowed(s.op) && !is_max(s.op) && s.rank() >= 2; }
+
+Expr sum_rows(const PoolSpec &s, Func rowsum, Func pooled, const Func &padded, const std::vector<Window> &w, const RDom &domain,
+              const std::vector<Var> &spatial, const Var &c, const Var &n) {
+    // rowsum's spatial vars other than the innermost are input coordinates: one pure
+    // expression per row, ((0 + x0) + x1) + ...
+    const int r = static_cast<int>(w.size());
+    const std::vector<Var> args = memory_order(s, spatial, c, n);
+    Func src = padded;
+    Expr row = 0.0f;
+    for (int t = 0; t < w[r - 1].taps; t++) {
+        std::vector<Expr> rpos(spatial.begin(), spatial.end());
+        rpos[r - 1] = w[r - 1].first + t * w[r - 1].step;
+        row = strict_float(row + src(memory_order(s, rpos, c, n)));
+    }
+    rowsum(args) = row;
+    std::vector<Expr> outer_pos(spatial.begin(), spatial.end());
+    for (int i = 0; i < r - 1; i++) outer_pos[i] = tap_position(w[i], domain[r - 1 - i]);
+    pooled(args) = 0.0f;
+    pooled(args) = strict_float(pooled(args) + rowsum(memory_order(s, outer_pos, c, n)));
+    return pooled(args);
+}
+
+int plane_taps(const PoolSpec &s) {
+    bool global = is_adaptive(s.op) && s.rank() == 2;
+    for (int i = 0; i < s.rank(); i++) global = global && s.output_size[i] == 1;
+    return global ? static_cast<int>(s.input[2] * s.input[3]) : 1;  // < 2^31
+}
+
+bool pairs_sum_applies(const PoolSpec &s) {
+    return !is_max(s.op) && s.layout != Layout::NHWC && plane_taps(s) >= 2;
+}
+
+RDom pairs_domain(const PoolSpec &s) { return RDom(0, std::max(1, plane_taps(s) / 2), "pair_win"); }
+
+Expr sum_pairs(const PoolSpec &s, Func pooled, const std::vector<Var> &args, const Func &input, const RDom &domain, const Var &c,
+               const Var &n) {
+    const int w_in = input_size(s, 1), taps = plane_taps(s);
+    Func in = input;
+    auto at = [&](Expr k) { return in(memory_order(s, {k / w_in, k % w_in}, c, n)); };
+    pooled(args) = Tuple(Expr(0.0f), Expr(0.0f));
+    pooled(args) = Tuple(pooled(args)[0] + at(2 * domain.x), pooled(args)[1] + at(2 * domain.x + 1));
+    Expr sum = pooled(args)[0] + pooled(args)[1];
+    if (taps % 2) sum = sum + at(Expr(taps - 1));
+    return sum;
+}
+
+// ---- The divisor and the mean.
+
+Expr windowed_divisor(const PoolSpec &s, const std::vector<Window> &w) {
+    if (s.divisor_override) return Expr(static_cast<int>(*s.divisor_override));
+    // a = i*s - p, b = min(a + k, n + p): the window clipped to the padded input.
+    Expr divisor = Expr(1);
+    for (int i = 0; i < static_cast<int>(w.size()); i++) {
+        const int k = static_cast<int>(s.kernel[i]), p = static_cast<int>(s.padding[i]), n_in = input_size(s, i);
+        Expr a = w[i].first;
+        // likely(): in the interior the clips do nothing, and Halide's loop partitioning drops
+        // them there.
+        Expr b = min(likely(a + k), n_in + p);
+        Expr count = s.count_include_pad ? b - a : min(likely(b), n_in) - max(likely(a), 0);
+        divisor = divisor * count;
+    }
+    return divisor;
+}
+
+Expr windowed_mean(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
+    return signed_zero(s, sum / cast<float>(windowed_divisor(s, w)));
+}
+
+Expr adaptive_mean(const Expr &sum, const std::vector<Window> &w) {
+    Expr mean = sum;
+    for (const Window &x : w) mean = mean / cast<float>(x.end - x.first);
+    return mean;
+}
+
+Expr signed_zero(const PoolSpec &s, const Expr &q) {
+    // PyTorch's channels-first kernel adds the quotient to a zeroed output, so a quotient of -0
+    // (a zero sum over a negative divisor_override, or an underflow) comes out +0; its
+    // channels-last kernel divides in place and keeps -0. PyTorch runs the channels-last one
+    // only for nhwc 1D/2D tensors with C > 1 and more than one spatial element; 3D always +0.
+    return avg_keeps_negative_zero(s) ? q : Expr(0.0f) + q;
+}
+
+// ---- The whole algorithm.
+
+Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
+    const int r = s.rank();
+    const bool adaptive = is_adaptive(s.op);
+    Pipeline p;
+    p.spatial = spatial_vars(r);
+    p.args = memory_order(s, p.spatial, p.c, p.n);
+    p.windows = windows(s, p.spatial);
+    p.rows_sum = form.rows_sum && rows_sum_applies(s);
+    p.pairs_sum = form.pairs_sum && pairs_sum_applies(s);
+
+    RDom pair_win = pairs_domain(s);
+    RDom win = window_domain(p.windows, p.rows_sum);
+    std::vector<Expr> taps(r), pos(r);
+    for (int i = 0; i < r; i++) {
+        taps[i] = win[r - 1 - i];
+        pos[i] = tap_position(p.windows[i], taps[i]);
+    }
+    if (!adaptive) p.padded = padded_input(s, input, p.windows);
+    const Expr v = tap_value(s, input, p.padded, p.windows, taps, pos, p.c, p.n);
+
+    if (is_max(s.op) && s.return_indices) {
+        std::vector<Expr> start(r);
+        for (int i = 0; i < r; i++) start[i] = first_in_bounds_tap(s, i, p.windows[i]);
+        p.result = max_with_indices(p.pooled, p.args, v, flat_index(s, start), flat_index(s, pos));
+    } else if (is_max(s.op)) {
+        p.result = {form.fused_max ? max_fused(p.pooled, p.args, v) : max_split(p.pooled, p.args, v)};
+    } else {
+        const Expr sum = p.pairs_sum ? sum_pairs(s, p.pooled, p.args, input, pair_win, p.c, p.n)
+                         : p.rows_sum ? sum_rows(s, p.rowsum, p.pooled, p.padded, p.windows, win, p.spatial, p.c, p.n)
+                                      : sum_pytorch(p.pooled, p.args, v);
+        p.result = {adaptive ? adaptive_mean(sum, p.windows) : windowed_mean(s, sum, p.windows)};
+    }
+    p.window = p.pairs_sum ? pair_win : win;
+    for (const Window &w : p.windows) p.window_taps *= w.taps;
+    if (p.pairs_sum) p.window_taps = plane_taps(s) / 2;
+    return p;
+}
+
+}  // namespace poolgen::algorithm

@@ -1,0 +1,30 @@
+// The contract between the algorithm (generators/pool_generator.cpp) and the schedule
+// strategies (cpu_strategy.h, cuda_strategy.h).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "Halide.h"
+
+namespace poolgen::schedules {
+
+// What the generator hands a strategy: the stages and loop variables of one kernel.
+struct PoolStages {
+    Halide::ImageParam input;          // the input buffer
+    Halide::Func output;               // memory-order output (maybe a Tuple of value, index)
+    Halide::Func pooled;               // the reduction (pure init + one update over `window`)
+    Halide::RDom window;               // taps, innermost spatial dim first
+    Halide::Func padded;               // windowed ops with padding: the padded input (else undefined)
+    int64_t padded_plane_elements = 0; // size of one padded plane, as a staged copy would hold it
+    Halide::Func rowsum;               // knob sum=rows: the window-row sums (else undefined)
+    std::vector<Halide::Var> spatial;  // outer -> inner (D, H, W)
+    Halide::Var c, n;
+    bool channels_last = false;
+    std::vector<int> out_spatial;      // output sizes, outer -> inner
+    int channels = 1, batch = 1;
+    int window_taps = 1;               // product of the window extents
+    std::vector<Halide::Var> memory_vars;  // the output's dims in memory order, innermost first
+    std::vector<int> memory_extents;
+};
+
+}  // namespace poolgen::schedules
