@@ -1,4 +1,4 @@
-// The pooling algorithm in pieces, each one rule of PyTorch's semantics (README, "Semantics")
+// The pooling algorithm in pieces, each one rule of PyTorch's semantics (docs/semantics.md)
 // that can be read, and tested, on its own: window geometry, the max rule, the sum forms, the
 // divisor and the signed-zero rule. generators/pool_generator.cpp assembles them into one
 // pipeline per kernel; the schedules (schedules/) never change what these compute.
