@@ -70,9 +70,10 @@ install(FILES ${_poolgen_halide_headers} DESTINATION "${POOLGEN_INSTALL_HALIDE_I
 
 # libpoolgen's sources, by name relative to runtime/, for cross builds (poolgenConfig.cmake).
 get_target_property(_poolgen_sources poolgen_runtime SOURCES)
+get_target_property(_poolgen_source_dir poolgen_runtime SOURCE_DIR)
 set(POOLGEN_RUNTIME_SOURCE_NAMES)
 foreach (src IN LISTS _poolgen_sources)
-    cmake_path(ABSOLUTE_PATH src BASE_DIRECTORY "${PROJECT_SOURCE_DIR}" NORMALIZE)
+    cmake_path(ABSOLUTE_PATH src BASE_DIRECTORY "${_poolgen_source_dir}" NORMALIZE)
     cmake_path(RELATIVE_PATH src BASE_DIRECTORY "${PROJECT_SOURCE_DIR}/runtime" OUTPUT_VARIABLE rel)
     if (NOT rel MATCHES "^\\.\\.")
         list(APPEND POOLGEN_RUNTIME_SOURCE_NAMES "${rel}")
