@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <vector>
 
+#include "poolgen/reference.h"
 #include "poolgen/spec.h"
 
 namespace testutil {
@@ -43,21 +43,10 @@ inline poolgen::PoolSpec avg(std::vector<int64_t> input, std::vector<int64_t> k,
 
 inline bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-// Values on a 1/4 grid (many exact ties), with NaN, +-inf and -0 at the given rate.
+// Values on a 1/8 grid (many exact ties), with NaN, +-inf and -0 at the given rate: the
+// runtime's own test data.
 inline std::vector<float> random_input(const poolgen::PoolSpec &s, uint32_t seed, double special_rate) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> grid(-20, 20);
-    std::uniform_real_distribution<double> u(0, 1);
-    std::vector<float> v(static_cast<size_t>(s.input_elements()));
-    for (auto &x : v) {
-        x = grid(rng) / 4.0f;
-        const double p = u(rng);
-        if (p < special_rate / 4) x = kNaN;
-        else if (p < special_rate / 2) x = -kInf;
-        else if (p < 3 * special_rate / 4) x = kInf;
-        else if (p < special_rate) x = -0.0f;
-    }
-    return v;
+    return poolgen::reference::sample_input(s, seed, special_rate);
 }
 
 }  // namespace testutil

@@ -208,9 +208,10 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
     return Status::Ok();
 }
 
-std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, bool specials) {
+std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, double special_rate) {
     std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> grid(-80, 80), pick(0, 199);
+    std::uniform_int_distribution<int> grid(-80, 80);
+    std::uniform_real_distribution<double> u01(0, 1);
     // No exception may leave the API: a size that cannot be computed or allocated gives nothing.
     const int64_t n = s.input_elements();
     std::vector<float> v;
@@ -220,16 +221,19 @@ std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, bool specials)
     } catch (const std::exception &) {
         return {};
     }
+    const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::infinity(), -0.0f};
     for (auto &x : v) {
         x = grid(rng) / 8.0f;
-        if (!specials) continue;
-        const int p = pick(rng);
-        if (p == 0) x = std::numeric_limits<float>::quiet_NaN();
-        else if (p == 1) x = -std::numeric_limits<float>::infinity();
-        else if (p == 2) x = std::numeric_limits<float>::infinity();
-        else if (p == 3) x = -0.0f;
+        if (special_rate <= 0) continue;
+        const double p = u01(rng);
+        if (p < special_rate) x = specials[std::min(3, static_cast<int>(4 * p / special_rate))];
     }
     return v;
+}
+
+std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, bool specials) {
+    return sample_input(s, seed, specials ? 4.0 / 200 : 0.0);
 }
 
 }  // namespace poolgen::reference

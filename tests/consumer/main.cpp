@@ -23,20 +23,6 @@ const char *kArch = "unknown architecture";
 #endif
 
 // Values on a 1/32 grid in [-4, 4), so max windows have ties, plus a NaN and both infinities.
-std::vector<float> make_input(const poolgen::PoolSpec &spec, uint32_t seed) {
-    std::vector<float> x(static_cast<size_t>(spec.input_elements()));
-    uint32_t s = seed;
-    for (float &v : x) {
-        s = s * 1664525u + 1013904223u;
-        v = static_cast<float>(static_cast<int>(s >> 24) - 128) / 32.0f;
-    }
-    const size_t n = x.size();
-    x[7 % n] = std::numeric_limits<float>::quiet_NaN();
-    x[100 % n] = -std::numeric_limits<float>::infinity();
-    x[1000 % n] = std::numeric_limits<float>::infinity();
-    return x;
-}
-
 }  // namespace
 
 int main() {
@@ -78,7 +64,7 @@ int main() {
     for (const Kernel *k : kernels) {
         const PoolSpec &spec = k->spec();
         const std::string label = k->info().set + "/" + k->name();
-        std::vector<float> input = make_input(spec, seed++);
+        std::vector<float> input = reference::sample_input(spec, seed++, true);  // ties, NaN, infinities, -0
         std::vector<float> output(static_cast<size_t>(spec.output_elements()));
         std::vector<int64_t> indices(spec.return_indices ? output.size() : 0);
         int64_t *idx = spec.return_indices ? indices.data() : nullptr;

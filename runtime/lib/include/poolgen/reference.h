@@ -21,5 +21,7 @@ Status error_bounds(const PoolSpec &spec, const float *input, std::vector<double
 // [-10, 10] (windows hold ties), with NaN, -inf, +inf and -0 each at rate 1/200 when `specials`.
 // Deterministic for a seed. Empty when the spec's input size is invalid or cannot be allocated.
 std::vector<float> sample_input(const PoolSpec &spec, uint64_t seed, bool specials);
+// The same values with NaN, -inf, +inf and -0 together at `special_rate` (each a quarter of it).
+std::vector<float> sample_input(const PoolSpec &spec, uint64_t seed, double special_rate);
 
 }  // namespace poolgen::reference
