@@ -53,7 +53,8 @@ inline void apply_cuda_split_schedule(PoolStages &st, const CudaKnobs &knobs, bo
     _halide_user_assert(int64_t(parts) * nt <= kCudaMaxThreadsPerBlock)
         << "poolgen: " << parts << " parts per window in one block pass CUDA's " << kCudaMaxThreadsPerBlock
         << " threads per block (use cuda_split_grid=1)";
-    map_to_grid(st.output, dims, extents, td[0], -1, nt, 1, {}, "");
+    // nchw lays the parts along x and the tile along y: the output's tile threads go to y too.
+    map_to_grid(st.output, dims, extents, td[0], -1, nt, 1, {}, "", !st.channels_last);
     st.partial.compute_at(st.output, Var("bx"));
     std::vector<VarOrRVar> threads = {st.part, dims[td[0]]};
     if (st.channels_last) std::swap(threads[0], threads[1]);

@@ -14,72 +14,21 @@
 #include <vector>
 
 #include "Halide.h"
-#include "poolgen/spec.h"
+#include "cuda_knobs.h"
 #include "stages.h"
 
 namespace poolgen::schedules {
-
-struct CudaKnobs {
-    int threads_x = 32;      // threads along the innermost output dim with extent > 1 (c for nhwc, w for nchw)
-    int threads_y = 8;       // threads along the next one
-    int unroll_window = 9;   // unroll the window taps (a part's taps when split) when there are at most this many
-    int split = 0;           // parts per window: 0 chosen from the shape, 1 serial (no split), n > 1 n parts
-    int split_grid = -1;     // -1 chosen from the shape, 0 parts reduced in the output's block, 1 a second kernel
-};
-
-// CUDA's launch limits (every GPU since compute capability 3.0): threads per block, and the
-// grid's y and z extents (x allows 2^31-1).
-constexpr int kCudaMaxThreadsPerBlock = 1024;
-constexpr int64_t kCudaMaxGridYZ = 65535;
-// The shape-driven choices: windows of fewer taps are reduced serially; a split kernel aims at
-// parts of about kSplitPartTaps taps, at most kSplitMaxBlockParts parts in one block (nhwc:
-// kSplitMaxBlockPartsNhwc, beside 32 channels), and takes the second kernel when the block
-// mapping gives fewer than kSplitMinBlocks blocks (two per SM of a 132-SM H100/H200) for at
-// least kSplitGridMinTaps taps; the grid's parts then aim at kSplitGridThreads threads.
-constexpr int kSplitMinTaps = 32;
-constexpr int kSplitPartTaps = 16;
-constexpr int kSplitMaxBlockParts = 256;
-constexpr int kSplitMaxBlockPartsNhwc = 32;
-constexpr int64_t kSplitMinBlocks = 264;
-constexpr int kSplitGridMinTaps = 512;
-constexpr int64_t kSplitGridThreads = 132 * 1024;
-constexpr int kSplitMaxGridParts = 1024;
-
-inline int pow2_at_least(int64_t x) {
-    int p = 1;
-    while (p < x && p < (1 << 20)) p *= 2;
-    return p;
-}
-
-// The split plan for a kernel of `taps` window taps (product of the window extents): the
-// number of parts the algorithm cuts each window into (1: serial) and whether they are reduced
-// by a second kernel. Explicit knobs win.
-struct CudaSplitPlan {
-    int chunks = 1;
-    bool grid = false;
-};
-
-inline CudaSplitPlan plan_cuda_split(const PoolSpec &s, int taps, const CudaKnobs &k) {
-    CudaSplitPlan plan;
-    if (k.split == 1 || (k.split == 0 && taps < kSplitMinTaps) || taps < 2) return plan;
-    const bool nhwc = s.layout == Layout::NHWC;
-    const int cap = nhwc ? kSplitMaxBlockPartsNhwc : kSplitMaxBlockParts;
-    plan.chunks = k.split > 1 ? k.split : std::min(cap, pow2_at_least((taps + kSplitPartTaps - 1) / kSplitPartTaps));
-    const int64_t outputs = s.output_elements();
-    const int64_t per_block = nhwc ? std::min<int64_t>(32, s.input[1]) : std::max(1, kSplitMaxBlockParts / plan.chunks);
-    const int64_t blocks = (outputs + per_block - 1) / per_block;
-    plan.grid = k.split_grid >= 0 ? k.split_grid == 1 : blocks < kSplitMinBlocks && taps >= kSplitGridMinTaps;
-    if (plan.grid && k.split == 0)
-        plan.chunks = std::max(plan.chunks, std::min({pow2_at_least(kSplitGridThreads / outputs), kSplitMaxGridParts, std::max(1, taps / 8)}));
-    return plan;
-}
 
 // Threads along dims[x] (nx) and, when y >= 0, dims[y] (ny); every other dim, and the tile's
 // blocks, in the grid. `inner` (a stage's reduction loops) stays inside the threads. Shapes are
 // fixed, so the grid is known here: where its y or z extent would pass 65535 (N*C of 65536
 // planes, say), every block dim is fused into x instead, whose limit (2^31-1) no output reaches.
+// `lane_x` (one thread dim only): the threads go to the block's y axis and x has extent 1, so
+// that another stage in the block may lay its own threads along x (CUDA sizes a block by the
+// largest extent each axis has in any of its stages).
 inline void map_to_grid(Halide::Stage stage, const std::vector<Halide::Var> &dims, const std::vector<int> &extents, int x, int y,
-                        int nx, int ny, const std::vector<Halide::VarOrRVar> &inner, const std::string &tag) {
+                        int nx, int ny, const std::vector<Halide::VarOrRVar> &inner, const std::string &tag,
+                        bool lane_x = false) {
     using namespace Halide;
     const bool two = y >= 0;
     _halide_user_assert(int64_t(nx) * ny <= kCudaMaxThreadsPerBlock)
@@ -105,8 +54,14 @@ inline void map_to_grid(Halide::Stage stage, const std::vector<Halide::Var> &dim
     if (two) order.push_back(by);
     for (const Var &v : rest) order.push_back(v);
     stage.reorder(order);
-    if (two) stage.gpu_threads(tx, ty);
-    else stage.gpu_threads(tx);
+    if (two) {
+        stage.gpu_threads(tx, ty);
+    } else if (lane_x) {
+        Var lane("lane" + tag);
+        stage.split(tx, tx, lane, 1).gpu_threads(lane, tx);
+    } else {
+        stage.gpu_threads(tx);
+    }
     std::vector<Var> fused;  // block dims fused into the grid's outermost one
     if (grid_fits) {
         stage.gpu_blocks(bx);
