@@ -10,6 +10,9 @@ APT_PACKAGES   := g++ make python3 python3-venv catch2 nlohmann-json3-dev libcli
 # Optional (about 70 MB): the aarch64 cross toolchain and qemu-user for the package.cross_aarch64
 # test; `make test` installs them when root, and the test is skipped without them.
 APT_CROSS_PACKAGES := g++-aarch64-linux-gnu qemu-user
+# Optional: an OpenCL CPU device (PoCL) for the gpu_schedules.opencl test, which runs the GPU
+# strategy through Halide's OpenCL backend; installed by `make test` when root, else skipped.
+APT_OPENCL_PACKAGES := ocl-icd-libopencl1 pocl-opencl-icd
 
 VENV     := $(CURDIR)/.venv
 PY       := $(VENV)/bin/python
@@ -24,7 +27,7 @@ HALIDE_DIR = $(shell $(PY) -c 'import halide, os; print(os.path.join(os.path.dir
 TOOLPATH   = $(VENV)/bin:$(PATH)
 CMAKE      = PATH="$(TOOLPATH)" cmake
 
-.PHONY: demo test build install env deps cross-deps configure clean
+.PHONY: demo test build install env deps cross-deps opencl-deps configure clean
 
 deps: $(STAMP)
 
@@ -38,13 +41,22 @@ $(STAMP):
 	$(PY) -m pip install -q --disable-pip-version-check "halide==$(HALIDE_VERSION)" "$(CMAKE_PIP)" "$(NINJA_PIP)"
 	@touch $@
 
-cross-deps:
-	@missing=""; for p in $(APT_CROSS_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Optional Debian packages, $(call optional_apt,PACKAGES,TEST): installed when root, else TEST
+# is skipped.
+define optional_apt
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then echo "poolgen: installing Debian packages for the aarch64 test:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then echo "poolgen: installing Debian packages for $(2):$$missing"; \
 	    export DEBIAN_FRONTEND=noninteractive; { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; } \
-	      || echo "poolgen: could not install$$missing; package.cross_aarch64 will be skipped" >&2; \
-	  else echo "poolgen: optional Debian packages missing:$$missing; package.cross_aarch64 will be skipped" >&2; fi; fi
+	      || echo "poolgen: could not install$$missing; $(2) will be skipped" >&2; \
+	  else echo "poolgen: optional Debian packages missing:$$missing; $(2) will be skipped" >&2; fi; fi
+endef
+
+cross-deps:
+	$(call optional_apt,$(APT_CROSS_PACKAGES),package.cross_aarch64)
+
+opencl-deps:
+	$(call optional_apt,$(APT_OPENCL_PACKAGES),gpu_schedules.opencl)
 
 # Tests build a second kernel set (PyTorch's golden cases); user manifests skip them.
 TESTS ?= $(if $(filter $(abspath configs/default.json),$(abspath $(MANIFEST))),ON,OFF)
@@ -65,6 +77,7 @@ demo: build
 # The suite runs on the default manifest in ./build, then again under sanitizers (below).
 test: fuzz-deps
 	@$(MAKE) --no-print-directory cross-deps
+	@$(MAKE) --no-print-directory opencl-deps
 	$(MAKE) --no-print-directory build BUILD=build MANIFEST=configs/default.json TESTS=ON
 	cd build && PATH="$(TOOLPATH)" ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-sanitize

@@ -28,7 +28,9 @@ function(poolgen_add_kernels TARGET)
         set(ARG_TARGETS cpu cuda)
     endif ()
     foreach (t IN LISTS ARG_TARGETS)
-        if (NOT t MATCHES "^(cpu|cuda)$")
+        # opencl: the GPU strategy through Halide's OpenCL backend, for tests on machines without
+        # a GPU; not registered (the test calls the kernels itself) and not installed.
+        if (NOT t MATCHES "^(cpu|cuda|opencl)$")
             message(FATAL_ERROR "poolgen_add_kernels(${TARGET}): TARGETS entries must be cpu or cuda, got '${t}'")
         endif ()
     endforeach ()
@@ -127,6 +129,17 @@ function(poolgen_add_kernels TARGET)
         endif ()
     endforeach ()
 
+    set(opencl_kernels)
+    foreach (k IN LISTS _poolgen_kernels)
+        if ("opencl" IN_LIST ARG_TARGETS AND _poolgen_cuda_${k})
+            add_halide_library(${TARGET}_${k}__opencl FROM poolgen::pool_generator GENERATOR poolgen_pool
+                               FUNCTION_NAME ${TARGET}_${k}__opencl TARGETS ${POOLGEN_OPENCL_TARGET}
+                               FEATURES strict_float USE_RUNTIME ${POOLGEN_OPENCL_RUNTIME} PARAMS ${_poolgen_params_${k}})
+            list(APPEND libs ${TARGET}_${k}__opencl)
+            list(APPEND opencl_kernels ${k})
+        endif ()
+    endforeach ()
+
     add_library(${TARGET}_registry STATIC "${out}/registry.cpp")
     target_compile_definitions(${TARGET}_registry PRIVATE ${defs})
     target_link_libraries(${TARGET}_registry PUBLIC poolgen::runtime)
@@ -138,4 +151,5 @@ function(poolgen_add_kernels TARGET)
     set_property(TARGET ${TARGET} PROPERTY POOLGEN_KERNEL_LIBRARIES "${libs}")
     # The PTX embedded in the CUDA kernels, for validation with ptxas.
     set_property(TARGET ${TARGET} PROPERTY POOLGEN_PTX_FILES "${ptx_files}")
+    set_property(TARGET ${TARGET} PROPERTY POOLGEN_OPENCL_KERNELS "${opencl_kernels}")
 endfunction()

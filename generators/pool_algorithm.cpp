@@ -285,6 +285,59 @@ Expr signed_zero(const PoolSpec &s, const Expr &q) {
     return avg_keeps_negative_zero(s) ? q : Expr(0.0f) + q;
 }
 
+// ---- The split reduction.
+
+Split split_shape(int taps, int chunks, bool interleaved) {
+    Split sp;
+    sp.interleaved = interleaved;
+    sp.chunks = std::max(1, std::min(chunks, taps));
+    sp.chunk_taps = (taps + sp.chunks - 1) / sp.chunks;
+    sp.chunks = (taps + sp.chunk_taps - 1) / sp.chunk_taps;  // no empty part
+    sp.part_taps = RDom(0, sp.chunk_taps, "part_tap");
+    return sp;
+}
+
+namespace {
+
+// `v` reduced over the domain it varies in, into `f` at `args`, by the op's rule.
+std::vector<Expr> reduce_by_rule(const PoolSpec &s, const Formulation &form, Func f, const std::vector<Var> &args, const Expr &v,
+                                 const Expr &start_index, const Expr &tap_index) {
+    if (is_max(s.op) && s.return_indices) return max_with_indices(f, args, v, start_index, tap_index);
+    if (is_max(s.op)) return {form.fused_max ? max_fused(f, args, v) : max_split(f, args, v)};
+    return {sum_pytorch(f, args, v)};
+}
+
+// Each part's result by the rule, then the parts' results, in part order, by the same rule.
+std::vector<Expr> split_result(const PoolSpec &s, const Formulation &form, Pipeline &p, const Func &input, int taps,
+                               const Expr &start_index) {
+    const int r = s.rank();
+    Split &sp = p.split_form;
+    sp = split_shape(taps, form.split_chunks, !is_max(s.op));
+    const Expr k = sp.part, i = sp.part_taps.x;
+    const Expr t_raw = sp.interleaved ? i * sp.chunks + k : k * sp.chunk_taps + i;  // the flat tap
+    const bool exact = sp.chunks * sp.chunk_taps == taps;
+    const Expr t = exact ? t_raw : min(t_raw, taps - 1);  // the last part's missing taps load the last one
+    std::vector<Expr> tap(r), pos(r);
+    Expr rest = t;
+    for (int d = r - 1; d >= 0; d--) {
+        tap[d] = d ? rest % p.windows[d].taps : rest;
+        rest = rest / p.windows[d].taps;
+        pos[d] = tap_position(p.windows[d], tap[d]);
+    }
+    Expr v = tap_value(s, input, p.padded, p.windows, tap, pos, p.c, p.n);
+    if (!exact) v = select(t_raw < taps, v, Expr(pad_value(s)));  // and count as padding
+    std::vector<Var> part_args = {sp.part};
+    part_args.insert(part_args.end(), p.args.begin(), p.args.end());
+    std::vector<Expr> part = reduce_by_rule(s, form, sp.partial, part_args, v, start_index, flat_index(s, pos));
+    const RDom parts(0, sp.chunks, "parts");
+    for (Expr &e : part) e = Internal::substitute(sp.part.name(), parts.x, e);
+    p.window = parts;
+    p.window_taps = sp.chunks;
+    return reduce_by_rule(s, form, p.pooled, p.args, part[0], start_index, part.size() > 1 ? cast<int>(part[1]) : Expr());
+}
+
+}  // namespace
+
 // ---- The whole algorithm.
 
 Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
@@ -305,11 +358,21 @@ Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
         pos[i] = tap_position(p.windows[i], taps[i]);
     }
     if (!adaptive) p.padded = padded_input(s, input, p.windows);
+    int all_taps = 1;
+    for (const Window &w : p.windows) all_taps *= w.taps;
+    std::vector<Expr> start(r);
+    for (int i = 0; i < r; i++) start[i] = first_in_bounds_tap(s, i, p.windows[i]);
+    p.split = form.split_chunks > 1 && all_taps > 1;
+    if (p.split) {
+        p.rows_sum = p.pairs_sum = false;
+        p.result = split_result(s, form, p, input, all_taps, flat_index(s, start));
+        if (!is_max(s.op))
+            p.result = {adaptive ? adaptive_mean(p.result[0], p.windows) : windowed_mean(s, p.result[0], p.windows)};
+        return p;
+    }
     const Expr v = tap_value(s, input, p.padded, p.windows, taps, pos, p.c, p.n);
 
     if (is_max(s.op) && s.return_indices) {
-        std::vector<Expr> start(r);
-        for (int i = 0; i < r; i++) start[i] = first_in_bounds_tap(s, i, p.windows[i]);
         p.result = max_with_indices(p.pooled, p.args, v, flat_index(s, start), flat_index(s, pos));
     } else if (is_max(s.op)) {
         p.result = {form.fused_max ? max_fused(p.pooled, p.args, v) : max_split(p.pooled, p.args, v)};

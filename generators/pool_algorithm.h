@@ -139,7 +139,25 @@ struct Formulation {
     bool rows_sum = false;
     bool pairs_sum = false;
     bool fused_max = false;
+    int split_chunks = 1;  // > 1: the split reduction below (GPU knob split); rows/pairs then off
 };
+
+// ---- The split reduction (GPU strategies): a window's taps, flattened in scan order (innermost
+// dim fastest), cut into `chunks` parts of `chunk_taps` (the last part may be short); `partial`
+// reduces each part by the op's own rule, `pooled` combines the parts' results by the same rule
+// in part order. Max ops: contiguous parts (part k holds taps [k*L, (k+1)*L)), so the combined
+// result is the serial one bit for bit (last NaN, first maximum, padding never wins). Sums:
+// interleaved parts (taps k, k+K, ...: neighbouring parts read neighbouring addresses), a
+// different rounding within the checker's bound.
+struct Split {
+    int chunks = 1, chunk_taps = 1;
+    bool interleaved = false;
+    Halide::Var part{"part"};      // partial's first argument: the part
+    Halide::RDom part_taps;        // partial's domain: the taps of one part
+    Halide::Func partial{"partial"};
+};
+// The part sizes for `taps` taps cut into at most `chunks` parts (no empty part).
+Split split_shape(int taps, int chunks, bool interleaved);
 
 // One kernel's algorithm: the output's value (and index) at `args`, and the stages a schedule
 // arranges.
@@ -154,6 +172,8 @@ struct Pipeline {
     Halide::Func pooled{"pooled"};     // the reduction
     Halide::Func padded{"padded"};     // windowed ops: the padded view of the input
     Halide::Func rowsum{"rowsum"};     // rows_sum: the window-row sums
+    bool split = false;                // split_chunks > 1: `split` holds the parts, `window` is the parts' domain
+    Split split_form;
     std::vector<Halide::Expr> result;  // the value, then the int64 index with indices
 };
 

@@ -31,6 +31,8 @@ public:
     GeneratorParam<int> cuda_threads_x{"cuda_threads_x", 32};
     GeneratorParam<int> cuda_threads_y{"cuda_threads_y", 8};
     GeneratorParam<int> cuda_unroll_window{"cuda_unroll_window", 9};
+    GeneratorParam<int> cuda_split{"cuda_split", 0};             // parts per window: 0 from the shape, 1 serial
+    GeneratorParam<int> cuda_split_grid{"cuda_split_grid", -1};  // parts in a second kernel: -1 from the shape
 
     void configure() {
         spec_ = make_spec();
@@ -58,6 +60,15 @@ public:
         form.rows_sum = knobs.sum == Sum::Rows;
         form.pairs_sum = knobs.sum == Sum::Pairs;
         form.fused_max = knobs.maxform == MaxForm::Fused;
+        // GPU targets: whether a large window's reduction is split into parts (the strategy's
+        // plan, from the shape and the cuda_split knobs) is the third formulation choice.
+        const poolgen::schedules::CudaKnobs cuda_knobs{cuda_threads_x, cuda_threads_y, cuda_unroll_window, cuda_split,
+                                                       cuda_split_grid};
+        int taps = 1;
+        for (const auto &w : poolgen::algorithm::windows(s, poolgen::algorithm::spatial_vars(s.rank()))) taps *= w.taps;
+        const bool gpu = get_target().has_gpu_feature();
+        const poolgen::schedules::CudaSplitPlan plan = poolgen::schedules::plan_cuda_split(s, taps, cuda_knobs);
+        if (gpu) form.split_chunks = plan.chunks;
         const poolgen::algorithm::Pipeline p = poolgen::algorithm::pool(s, *input_, form);
         const std::vector<Var> &out_args = p.args;
         const std::vector<Expr> &result = p.result;
@@ -109,16 +120,18 @@ public:
             st.memory_vars.push_back(out_args[i]);
             st.memory_extents.push_back(static_cast<int>(out_mem[out_mem.size() - 1 - i]));
         }
-        if (get_target().has_feature(Target::CUDA)) {
-            poolgen::schedules::CudaKnobs cuda_knobs;
-            cuda_knobs.threads_x = cuda_threads_x;
-            cuda_knobs.threads_y = cuda_threads_y;
-            cuda_knobs.unroll_window = cuda_unroll_window;
-            poolgen::schedules::apply_cuda_schedule(st, cuda_knobs);
+        if (p.split) {
+            st.split = true;
+            st.partial = p.split_form.partial;
+            st.part = p.split_form.part;
+            st.part_taps = p.split_form.part_taps;
+            st.chunks = p.split_form.chunks;
+            st.chunk_taps = p.split_form.chunk_taps;
+        }
+        if (gpu) {  // CUDA, or OpenCL for the tests that run the GPU strategy without a GPU
+            poolgen::schedules::apply_cuda_schedule(st, cuda_knobs, plan.grid);
             return;
         }
-        _halide_user_assert(!get_target().has_gpu_feature())
-            << "poolgen: no schedule strategy for GPU target " << get_target().to_string() << " (CUDA only)";
         poolgen::schedules::apply_cpu_schedule(st, knobs, get_target());
     }
 

@@ -1,5 +1,5 @@
 // The contract between the algorithm (generators/pool_generator.cpp) and the schedule
-// strategies (cpu_strategy.h, cuda_strategy.h).
+// strategies (cpu_strategy.h, cuda_strategy.h: the GPU one, CUDA and OpenCL).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -25,6 +25,14 @@ struct PoolStages {
     int window_taps = 1;               // product of the window extents
     std::vector<Halide::Var> memory_vars;  // the output's dims in memory order, innermost first
     std::vector<int> memory_extents;
+    // The split reduction (algorithm Formulation::split_chunks > 1): `pooled` then combines
+    // `chunks` parts over `window`, each part reduced in `partial(part, memory_vars...)` over
+    // `part_taps` (chunk_taps taps).
+    bool split = false;
+    Halide::Func partial;
+    Halide::Var part;
+    Halide::RDom part_taps;
+    int chunks = 1, chunk_taps = 1;
 };
 
 }  // namespace poolgen::schedules

@@ -46,4 +46,7 @@ check audio_nhwc op=avg_pool layout=nhwc shape=1x64x1200000 kernel=2 stride=2 pa
 check adaptive_planes op=adaptive_avg_pool shape=70000x1x9x9 output_size=3x3
 check resnet18_stem op=max_pool shape=1x64x112x112 kernel=3x3 stride=2x2 padding=1x1 dilation=1x1
 check gap_b32 op=global_avg_pool shape=32x2048x7x7 output_size=1x1
+# Split reductions: EfficientNet-B0's first SE squeeze in one kernel (nchw) and in two (nhwc).
+check se_b32 op=global_avg_pool shape=32x32x112x112 output_size=1x1
+check se_b32_nhwc op=global_avg_pool layout=nhwc shape=32x32x112x112 output_size=1x1
 exit $fail

@@ -341,7 +341,7 @@ int main(int argc, char **argv) {
     poolgen::bench::TrialOptions trial_opt;
     auto *tune = app.add_subcommand("tune", "search schedule knobs for one kernel on this machine; write the winner to schedules/db");
     tune->add_option("NAME", tune_opt.name, "kernel")->required();
-    tune->add_option("--device", device, "cpu (the only device tuned so far)");
+    tune->add_option("--device", device, "cpu, or cuda (needs a GPU)");
     tune->add_option("--budget", tune_opt.budget_s, "seconds for the search (default 600)");
     tune->add_option("--threads", tune_opt.threads, "threads to tune for (default: all cores)");
     tune->add_option("--seed", tune_opt.seed, "fixes the candidate order (default 1)");
@@ -388,7 +388,7 @@ int main(int argc, char **argv) {
         if (*run) return cmd_run(name, in_path, out_path, idx_path, device, check);
         if (*chk) return cmd_check(names, device, seed, timed, min_time);
         if (*tune) {
-            if (device != "cpu" && device != "auto") fail("--device: only cpu kernels are tuned so far, got '" + device + "'");
+            if (device != "cpu" && device != "auto" && device != "cuda") fail("--device: cpu or cuda, got '" + device + "'");
             require_seconds("--budget", tune_opt.budget_s, false);
             require_threads(tune, tune_opt.threads);
             require_count("--repeats", tune_opt.repeats, 1, 1000000);
@@ -396,7 +396,7 @@ int main(int argc, char **argv) {
             require_seconds("--min-time", tune_opt.min_time, false);
             if (!tune_opt.work_dir.empty()) require_directory("--work-dir", tune_opt.work_dir);
             if (!tune_opt.db_dir.empty() && tune_opt.write_db) require_directory("--db", tune_opt.db_dir);
-            return poolgen::bench::tune(tune_opt);
+            return device == "cuda" ? poolgen::bench::tune_cuda(tune_opt) : poolgen::bench::tune(tune_opt);
         }
         if (*trial) return poolgen::bench::tune_trial(trial_opt);
         if (*bench) {

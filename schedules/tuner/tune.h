@@ -25,6 +25,8 @@ struct TuneOptions {
 };
 
 int tune(const TuneOptions &options);
+// --device cuda: checks the kernel and the GPU and lists the CUDA candidates (tune_cuda.cpp).
+int tune_cuda(const TuneOptions &options);
 
 // One trial process: loads each compiled candidate, verifies it against the reference loops,
 // times them interleaved, and prints one JSON line per library.
