@@ -37,6 +37,11 @@ constexpr int64_t kSplitMinBlocks = 264;
 constexpr int kSplitGridMinTaps = 512;
 constexpr int64_t kSplitGridThreads = 132 * 1024;
 constexpr int kSplitMaxGridParts = 1024;
+// Averages: PyTorch's CUDA kernels sum each window serially in PyTorch's order (global and
+// all-ones adaptive averages aside: those are mean()), and a split sum rounds differently. So
+// by default an average keeps the serial, bit-identical sum unless it is global or one thread
+// per output would leave the GPU idle (fewer outputs than this).
+constexpr int64_t kSerialAverageMinOutputs = 32768;
 
 inline int pow2_at_least(int64_t x) {
     int p = 1;
@@ -55,6 +60,9 @@ struct CudaSplitPlan {
 inline CudaSplitPlan plan_cuda_split(const PoolSpec &s, int taps, const CudaKnobs &k) {
     CudaSplitPlan plan;
     if (k.split == 1 || (k.split == 0 && taps < kSplitMinTaps) || taps < 2) return plan;
+    int64_t out_plane = 1;
+    for (int i = 0; i < s.rank(); i++) out_plane *= is_adaptive(s.op) ? s.output_size[i] : 0;
+    if (k.split == 0 && !is_max(s.op) && out_plane != 1 && s.output_elements() >= kSerialAverageMinOutputs) return plan;
     const bool nhwc = s.layout == Layout::NHWC;
     const int cap = nhwc ? kSplitMaxBlockPartsNhwc : kSplitMaxBlockParts;
     plan.chunks = k.split > 1 ? k.split : std::min(cap, pow2_at_least((taps + kSplitPartTaps - 1) / kSplitPartTaps));

@@ -52,6 +52,24 @@ TEST_CASE("the split plan follows the shape", "[schedules][cuda]") {
     CHECK((p.chunks == 64 && p.grid));
 }
 
+TEST_CASE("averages PyTorch sums serially stay serial unless the GPU would idle", "[schedules][cuda]") {
+    const CudaKnobs d;
+    auto avg7 = [](int64_t n, int64_t c) {
+        PoolSpec s = testutil::avg({n, c, 7, 7}, {7, 7});  // a 7x7 head written as avg_pool
+        REQUIRE(s.validate().ok());
+        return s;
+    };
+    // 32x2048 outputs of 49 taps: enough threads, PyTorch's order kept (bit-identical).
+    CHECK(plan_cuda_split(avg7(32, 2048), 49, d).chunks == 1);
+    // 1x512: a few hundred threads would leave the GPU idle, so the sum is split.
+    CHECK(plan_cuda_split(avg7(1, 512), 49, d).chunks > 1);
+    // Max ops split either way: combining contiguous parts in order is the serial rule.
+    PoolSpec mx = avg7(32, 2048);
+    mx.op = Op::MaxPool;
+    mx.count_include_pad = true;
+    CHECK(plan_cuda_split(mx, 49, d).chunks > 1);
+}
+
 TEST_CASE("cuda knob strings round-trip and refuse bad values", "[schedules][cuda]") {
     CudaKnobs k;
     std::string err;
