@@ -6,6 +6,8 @@ SHELL := /bin/bash
 HALIDE_VERSION := 21.0.0
 CMAKE_PIP      := cmake>=3.28,<4.2
 NINJA_PIP      := ninja>=1.11
+# `poolgen import` reads ONNX models with onnx; its test compares with onnxruntime.
+ONNX_PIP       := onnx==1.23.2 onnxruntime==1.32.0 numpy>=1.26
 APT_PACKAGES   := g++ make python3 python3-venv catch2 nlohmann-json3-dev libcli11-dev
 # Optional (about 70 MB): the aarch64 cross toolchain and qemu-user for the package.cross_aarch64
 # test; `make test` installs them when root, and the test is skipped without them.
@@ -16,7 +18,7 @@ APT_OPENCL_PACKAGES := ocl-icd-libopencl1 pocl-opencl-icd
 
 VENV     := $(CURDIR)/.venv
 PY       := $(VENV)/bin/python
-STAMP    := $(VENV)/.poolgen-deps-$(HALIDE_VERSION)
+STAMP    := $(VENV)/.poolgen-deps-$(HALIDE_VERSION)-onnx1.23.2
 BUILD    ?= build
 MANIFEST ?= configs/default.json
 PREFIX   ?= $(CURDIR)/install
@@ -39,6 +41,8 @@ $(STAMP):
 	  else echo "poolgen: missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)" >&2; exit 1; fi; fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "halide==$(HALIDE_VERSION)" "$(CMAKE_PIP)" "$(NINJA_PIP)"
+	$(PY) -m pip install -q --disable-pip-version-check $(foreach p,$(ONNX_PIP),"$(p)") \
+	  || echo "poolgen: could not install $(ONNX_PIP); poolgen import and its test will be skipped" >&2
 	@touch $@
 
 # Optional Debian packages, $(call optional_apt,PACKAGES,TEST): installed when root, else TEST

@@ -19,6 +19,7 @@
 
 #include "HalideRuntime.h"
 #include "bench.h"
+#include "onnx_import.h"
 #include "tune.h"
 #include "poolgen/manifest.h"
 #include "poolgen/npy.h"
@@ -362,6 +363,21 @@ int main(int argc, char **argv) {
     trial->add_option("--repeats", trial_opt.repeats);
     trial->add_option("--cold-mb", trial_opt.cold_mb);
     trial->add_option("--seed", trial_opt.seed);
+    poolgen::cli::ImportOptions import_opt;
+    int64_t import_batch = 0;
+    std::vector<std::string> import_inputs;
+    std::string import_layout, import_targets, import_prefix;
+    bool import_skip = false;
+    auto *import = app.add_subcommand("import", "read an ONNX model's pooling nodes into a manifest");
+    import->add_option("MODEL", import_opt.model, "the .onnx file")->required();
+    import->add_option("-o,--output", import_opt.output, "manifest to write")->required();
+    import->add_option("--batch", import_batch, "the batch size (the first dim of every model input not given by --input)");
+    import->add_option("--input", import_inputs, "NAME:SHAPE, a model input's shape, e.g. input:1x3x224x224 (repeatable)");
+    import->add_option("--layout", import_layout, "nchw (default) or nhwc: the memory layout of the kernels");
+    import->add_option("--targets", import_targets, "cpu,cuda (default), cpu or cuda");
+    import->add_option("--prefix", import_prefix, "prefix of every kernel name");
+    import->add_flag("--skip-unsupported", import_skip, "leave out nodes poolgen cannot express (listed on stderr)");
+    import->add_option("--python", import_opt.python, "the Python with the 'onnx' package (default: POOLGEN_PYTHON, else the configured one)");
     auto *bench = app.add_subcommand("bench", "median times and GB/s");
     bench->add_option("NAME", names, "kernels (default: all)");
     bench->add_option("--threads", threads, "threads for the kernels (default: all cores)");
@@ -399,6 +415,19 @@ int main(int argc, char **argv) {
             return device == "cuda" ? poolgen::bench::tune_cuda(tune_opt) : poolgen::bench::tune(tune_opt);
         }
         if (*trial) return poolgen::bench::tune_trial(trial_opt);
+        if (*import) {
+            require_output_file("--output", import_opt.output);
+            if (import->count("--batch")) {
+                require_count("--batch", import_batch, 1, 1LL << 40);
+                import_opt.passthrough.insert(import_opt.passthrough.end(), {"--batch", std::to_string(import_batch)});
+            }
+            for (const std::string &in : import_inputs) import_opt.passthrough.insert(import_opt.passthrough.end(), {"--input", in});
+            if (!import_layout.empty()) import_opt.passthrough.insert(import_opt.passthrough.end(), {"--layout", import_layout});
+            if (!import_targets.empty()) import_opt.passthrough.insert(import_opt.passthrough.end(), {"--targets", import_targets});
+            if (!import_prefix.empty()) import_opt.passthrough.insert(import_opt.passthrough.end(), {"--prefix", import_prefix});
+            if (import_skip) import_opt.passthrough.push_back("--skip-unsupported");
+            return poolgen::cli::import_onnx(import_opt);
+        }
         if (*bench) {
             require_threads(bench, threads);
             require_count("--repeats", bench_opt.repeats, 1, 1000000);
