@@ -249,6 +249,85 @@ Expr sum_pairs(const PoolSpec &s, Func pooled, const std::vector<Var> &args, con
     return sum;
 }
 
+bool parts_sum_applies(const PoolSpec &s) {
+    if (is_max(s.op) || !is_adaptive(s.op)) return false;
+    int64_t out = 1, in = 1;
+    for (int i = 0; i < s.rank(); i++) out *= s.output_size[i], in *= s.input[2 + i];
+    return out == 1 && in >= 2 && (s.layout == Layout::NHWC || s.rank() >= 2);
+}
+
+namespace {
+
+// The parts' sums into p.split_form.partial, then their sum in part order; returns the sum.
+Expr sum_parts(const PoolSpec &s, Pipeline &p, const Func &input, int blocks) {
+    const int r = s.rank();
+    Split &sp = p.split_form;
+    Func in = input;
+    std::vector<Var> part_args = {sp.part};
+    part_args.insert(part_args.end(), p.args.begin(), p.args.end());
+    std::vector<Expr> pos(r);
+    if (s.layout != Layout::NHWC) {
+        // Column w (the part) over the rows: every position of the outer spatial dims, in scan
+        // order, summed kRowGroup rows per expression (the running sums stay in registers).
+        constexpr int kRowGroup = 8;
+        int rows = 1;
+        for (int d = r - 2; d >= 0; d--) rows *= input_size(s, d);
+        sp.chunks = input_size(s, r - 1);
+        sp.chunk_taps = rows;
+        auto row_sum = [&](const Expr &first, int count) {
+            Expr sum;
+            for (int i = 0; i < count; i++) {
+                Expr rest = first + i;
+                pos[r - 1] = sp.part;
+                for (int d = r - 2; d >= 0; d--) {
+                    pos[d] = d ? rest % input_size(s, d) : rest;
+                    rest = rest / input_size(s, d);
+                }
+                const Expr v = in(memory_order(s, pos, p.c, p.n));
+                sum = i ? sum + v : v;
+            }
+            return sum;
+        };
+        const int group = std::min(rows, kRowGroup), full = rows / group, rest = rows % group;
+        sp.partial(part_args) = row_sum(Expr(0), group);
+        if (full > 1) {
+            sp.part_taps = RDom(1, full - 1, "row_group");
+            sp.partial(part_args) = sp.partial(part_args) + row_sum(sp.part_taps.x * group, group);
+        }
+        if (rest) sp.partial(part_args) = sp.partial(part_args) + row_sum(Expr(full * group), rest);
+    } else {
+        // Block k (the part): rows [k*L, (k+1)*L) of the outer spatial dims in scan order (of
+        // the pixels for 1D), whole rows of pixels.
+        int rows = 1;
+        for (int d = 0; d < std::max(1, r - 1); d++) rows *= input_size(s, d);
+        const int parts = std::max(1, std::min(blocks, rows));
+        sp.chunk_taps = (rows + parts - 1) / parts;
+        sp.chunks = (rows + sp.chunk_taps - 1) / sp.chunk_taps;
+        if (r > 1) sp.part_taps = RDom({{0, input_size(s, r - 1)}, {0, sp.chunk_taps}}, "part_tap");
+        else sp.part_taps = RDom(0, sp.chunk_taps, "part_tap");
+        const RVar row_tap = sp.part_taps[r > 1 ? 1 : 0];
+        Expr rest = sp.part * sp.chunk_taps + row_tap;
+        if (rows % sp.chunk_taps) {
+            sp.part_taps.where(rest < rows);
+            rest = min(rest, rows - 1);  // bounds inference does not see the where()
+        }
+        if (r > 1) pos[r - 1] = sp.part_taps.x;
+        for (int d = std::max(0, r - 2); d >= 0; d--) {
+            pos[d] = d ? rest % input_size(s, d) : rest;
+            rest = rest / input_size(s, d);
+        }
+        sum_pytorch(sp.partial, part_args, in(memory_order(s, pos, p.c, p.n)));
+    }
+    const RDom parts(0, sp.chunks, "parts");
+    p.window = parts;
+    p.window_taps = sp.chunks;
+    std::vector<Expr> at = {parts.x};
+    at.insert(at.end(), p.args.begin(), p.args.end());
+    return sum_pytorch(p.pooled, p.args, sp.partial(at));
+}
+
+}  // namespace
+
 // ---- The divisor and the mean.
 
 Expr windowed_divisor(const PoolSpec &s, const std::vector<Window> &w) {
@@ -362,6 +441,11 @@ Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
     for (const Window &w : p.windows) all_taps *= w.taps;
     std::vector<Expr> start(r);
     for (int i = 0; i < r; i++) start[i] = first_in_bounds_tap(s, i, p.windows[i]);
+    if (form.parts_sum && parts_sum_applies(s)) {
+        p.split = true;
+        p.result = {adaptive_mean(sum_parts(s, p, input, form.blocks), p.windows)};
+        return p;
+    }
     p.split = form.split_chunks > 1 && all_taps > 1;
     if (p.split) {
         p.rows_sum = p.pairs_sum = false;

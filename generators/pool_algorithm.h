@@ -118,6 +118,13 @@ Halide::RDom pairs_domain(const PoolSpec &s);
 Halide::Expr sum_pairs(const PoolSpec &s, Halide::Func pooled, const std::vector<Halide::Var> &args, const Halide::Func &input,
                        const Halide::RDom &domain, const Halide::Var &c, const Halide::Var &n);
 
+// Parts: a global average (output all ones, PyTorch's mean(): no order is PyTorch's) summed in
+// parts first (Pipeline::split_form), then the parts in order. Channels-first (rank >= 2), the
+// columns: part w sums the input column at innermost position w over the other spatial dims
+// (whole rows of vectors along w); channels-last, `blocks` contiguous blocks of rows in scan
+// order (pixels for 1D; each one task's stream). Within the checker's float32 bound.
+bool parts_sum_applies(const PoolSpec &s);
+
 // ---- The divisor and the mean.
 
 // Windowed: divisor_override, or the window clipped to the padded input (count_include_pad),
@@ -139,6 +146,8 @@ struct Formulation {
     bool rows_sum = false;
     bool pairs_sum = false;
     bool fused_max = false;
+    bool parts_sum = false;  // where parts_sum_applies; `blocks` parts for channels-last
+    int blocks = 1;
     int split_chunks = 1;  // > 1: the split reduction below (GPU knob split); rows/pairs then off
 };
 
@@ -172,7 +181,7 @@ struct Pipeline {
     Halide::Func pooled{"pooled"};     // the reduction
     Halide::Func padded{"padded"};     // windowed ops: the padded view of the input
     Halide::Func rowsum{"rowsum"};     // rows_sum: the window-row sums
-    bool split = false;                // split_chunks > 1: `split` holds the parts, `window` is the parts' domain
+    bool split = false;                // split_chunks > 1 or parts_sum: `split_form` holds the parts, `window` is the parts' domain
     Split split_form;
     std::vector<Halide::Expr> result;  // the value, then the int64 index with indices
 };

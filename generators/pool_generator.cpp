@@ -60,6 +60,9 @@ public:
         form.rows_sum = knobs.sum == Sum::Rows;
         form.pairs_sum = knobs.sum == Sum::Pairs;
         form.fused_max = knobs.maxform == MaxForm::Fused;
+        form.parts_sum = knobs.sum == Sum::Parts;
+        // Channels-last parts: the tasks share the images first, then each image's rows.
+        form.blocks = knobs.tasks <= 1 ? 1 : static_cast<int>((knobs.tasks + s.input[0] - 1) / s.input[0]);
         // GPU targets: whether a large window's reduction is split into parts (the strategy's
         // plan, from the shape and the cuda_split knobs) is the third formulation choice.
         const poolgen::schedules::CudaKnobs cuda_knobs{cuda_threads_x, cuda_threads_y, cuda_unroll_window, cuda_split,
@@ -68,7 +71,10 @@ public:
         for (const auto &w : poolgen::algorithm::windows(s, poolgen::algorithm::spatial_vars(s.rank()))) taps *= w.taps;
         const bool gpu = get_target().has_gpu_feature();
         const poolgen::schedules::CudaSplitPlan plan = poolgen::schedules::plan_cuda_split(s, taps, cuda_knobs);
-        if (gpu) form.split_chunks = plan.chunks;
+        if (gpu) {
+            form.split_chunks = plan.chunks;
+            form.parts_sum = false;  // the GPU strategy splits by its own plan
+        }
         const poolgen::algorithm::Pipeline p = poolgen::algorithm::pool(s, *input_, form);
         const std::vector<Var> &out_args = p.args;
         const std::vector<Expr> &result = p.result;

@@ -21,7 +21,7 @@ namespace poolgen::schedules {
 enum class Vectorize { C, W };
 enum class Reduce { Inner, Outer };
 enum class Border { Inline, Plane, Rows };
-enum class Sum { PyTorch, Rows, Pairs };
+enum class Sum { PyTorch, Rows, Pairs, Parts };
 enum class MaxForm { Split, Fused };
 
 template <typename E>
@@ -40,7 +40,7 @@ struct KnobNames<Border> {
 };
 template <>
 struct KnobNames<Sum> {
-    static constexpr std::array<const char *, 3> names = {"pytorch", "rows", "pairs"};
+    static constexpr std::array<const char *, 4> names = {"pytorch", "rows", "pairs", "parts"};
 };
 template <>
 struct KnobNames<MaxForm> {
@@ -99,7 +99,11 @@ struct CpuKnobs {
     // sums each window row first, then the rows (a separable sum reusing row sums across
     // overlapping windows; rounding differs from PyTorch within the checker's error bound);
     // pairs (2D global averages over channels-first planes, which PyTorch computes with
-    // mean() in an order of its own) keeps two running sums over alternate elements.
+    // mean() in an order of its own) keeps two running sums over alternate elements; parts
+    // (global averages: channels-first of rank >= 2, any channels-last) sums parts of the
+    // input first, then the parts: channels-first the columns (each innermost position over
+    // the rows, rows read as vectors along w), channels-last contiguous blocks of rows, one
+    // per task (`tasks` tasks over the batch and the blocks).
     Sum sum = Sum::PyTorch;
     // Max pooling without indices: split keeps two running values per output, the last NaN
     // and the first maximum of the other taps (one vmaxps per tap on x86), combined at the end;
@@ -177,6 +181,12 @@ inline bool global_plane_average(const PoolSpec &s) {
            product(s.output_shape(), 2) == 1 && s.input[2] * s.input[3] >= 2;
 }
 
+// A global average that sum=parts applies to (generators/pool_algorithm.h parts_sum_applies).
+inline bool global_average(const PoolSpec &s) {
+    return is_adaptive(s.op) && !is_max(s.op) && product(s.output_shape(), 2) == 1 && product(s.input, 2) >= 2 &&
+           (s.layout == Layout::NHWC || s.rank() >= 2);
+}
+
 // The strategy's defaults for one kernel (measured on AVX-512 and AVX2 machines; see
 // bench/RESULTS.md for the numbers behind them).
 inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
@@ -219,6 +229,17 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
     // Small kernels are not worth a thread pool wake-up.
     const int64_t bytes = 4 * (s.input_elements() + s.output_elements());
     k.tasks = bytes < (256 << 10) ? 1 : 16;
+    // Global averages: parts first, vectors along w (channels-first) or blocks of rows shared by
+    // the tasks (channels-last); a task per 64 KB moved, up to 16 (1x672x7x7 at 2 threads: 2
+    // tasks 0.0095 ms, 1 task 0.0131 ms). Against two running sums per plane (channels-first)
+    // and channel chunks in tasks (channels-last): 1x32x112x112 0.26 -> 0.11 ms and 0.18 ->
+    // 0.11 ms, 1x48x56x56 nchw 0.17 -> 0.05 ms (1 thread, cold; bench/RESULTS.md).
+    if (global_average(s)) {
+        k.sum = Sum::Parts;
+        k.interleave = 1;
+        k.reduce = Reduce::Inner;
+        k.tasks = static_cast<int>(std::clamp<int64_t>(bytes / (64 << 10), 1, 16));
+    }
     return k;
 }
 
@@ -261,12 +282,15 @@ inline std::vector<std::string> cpu_knob_candidates(const PoolSpec &s, uint64_t 
     const std::vector<Reduce> reduces = knob_values<Reduce>();
     const std::vector<Border> borders = is_windowed(s.op) ? knob_values<Border>() : std::vector<Border>{d.border};
     const std::vector<Sum> sums = avg && is_windowed(s.op)  ? std::vector<Sum>{Sum::PyTorch, Sum::Rows}
-                                  : global_plane_average(s) ? std::vector<Sum>{Sum::PyTorch, Sum::Pairs}
+                                  : global_plane_average(s) ? std::vector<Sum>{Sum::PyTorch, Sum::Pairs, Sum::Parts}
+                                  : global_average(s)       ? std::vector<Sum>{Sum::PyTorch, Sum::Parts}
                                                             : std::vector<Sum>{d.sum};
     const std::vector<MaxForm> maxforms = is_max(s.op) && !s.return_indices ? knob_values<MaxForm>() : std::vector<MaxForm>{d.maxform};
     // Combinations that the strategy would treat as another one.
     auto sensible = [&](const CpuKnobs &k) {
         if (k.reduce == Reduce::Outer && (k.vectorize != Vectorize::C || k.interleave != 1)) return false;
+        // sum:parts schedules its own stages: only vectors and tasks apply.
+        if (k.sum == Sum::Parts && (k.reduce != Reduce::Inner || k.interleave != 1 || k.vectorize != d.vectorize)) return false;
         return true;
     };
     std::vector<std::string> out = {format_knobs(d)};

@@ -25,9 +25,65 @@ struct Loop {
 
 }  // namespace detail
 
+// sum=parts (global averages; st.split): the parts' sums, then their sum per output.
+inline void apply_cpu_parts_schedule(PoolStages &st, const CpuKnobs &knobs, const Halide::Target &target) {
+    using namespace Halide;
+    const int width = target.natural_vector_size(Float(32)) * std::max(1, knobs.vectors);
+    std::vector<Var> storage = {st.memory_vars[0]};  // partial's storage: the output's dims, the part next to
+    storage.insert(st.channels_last ? storage.end() : storage.begin(), st.part);  // the vectorized one
+    storage.insert(storage.end(), st.memory_vars.begin() + 1, st.memory_vars.end());
+    st.partial.reorder_storage(storage);
+    if (!st.channels_last) {
+        // Channels-first: a plane at a time, its column sums in vectors along w (whole rows; the
+        // row's tail in a guarded vector), then the columns in order. Tasks take runs of planes.
+        int lanes = 1;
+        while (lanes < width && lanes < st.chunks) lanes *= 2;
+        Var cn("cn"), task("task"), in_task("in_task");
+        const int planes = st.channels * st.batch;
+        st.output.fuse(st.c, st.n, cn);
+        Var inner = cn;
+        if (knobs.tasks > 1 && planes > 1) {
+            const int grain = (planes + std::min(knobs.tasks, planes) - 1) / std::min(knobs.tasks, planes);
+            st.output.split(cn, task, in_task, grain, TailStrategy::GuardWithIf).parallel(task);
+            inner = in_task;
+        }
+        st.pooled.compute_at(st.output, inner);
+        st.partial.compute_at(st.output, inner).vectorize(st.part, lanes, TailStrategy::PredicateLoads);
+        for (int u = 0; u < st.partial.num_update_definitions(); u++) {
+            std::vector<VarOrRVar> order = {st.part};
+            for (const RVar &t : st.partial.rvars(u)) order.push_back(t);
+            st.partial.update(u).reorder(order).vectorize(st.part, lanes, TailStrategy::PredicateLoads);
+        }
+        return;
+    }
+    // Channels-last: each block of pixels summed by one task (channels in
+    // vectors, every vector of a pixel per tap), then the blocks in order per channel vector.
+    const int lanes = std::max(1, std::min(width, st.channels));
+    const TailStrategy tail = st.channels % lanes == 0 ? TailStrategy::RoundUp : TailStrategy::ShiftInwards;
+    Var co("co"), ci("ci"), po("po"), pi("pi");
+    st.output.split(st.c, co, ci, lanes, tail).vectorize(ci);
+    st.pooled.compute_at(st.output, co).vectorize(st.c);
+    st.pooled.update().vectorize(st.c);
+    st.partial.compute_root().vectorize(st.c, lanes, TailStrategy::GuardWithIf);
+    std::vector<VarOrRVar> order = {pi, po};
+    for (const RVar &t : st.partial.rvars(0)) order.push_back(t);
+    order.push_back(st.part);
+    order.push_back(st.n);
+    Stage part_update = st.partial.update();
+    part_update.split(st.c, po, pi, lanes, TailStrategy::GuardWithIf).vectorize(pi).reorder(order);
+    if (knobs.tasks > 1 && st.chunks * st.batch > 1) {
+        Var task("task");
+        part_update.fuse(st.part, st.n, task).parallel(task);
+    }
+}
+
 inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
     using detail::Loop;
+    if (st.split) {
+        apply_cpu_parts_schedule(st, knobs, target);
+        return;
+    }
     const int r = static_cast<int>(st.spatial.size());
     const Var w = st.spatial[r - 1];
     const bool vec_c = knobs.vectorize == Vectorize::C;

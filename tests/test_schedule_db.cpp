@@ -59,7 +59,24 @@ TEST_CASE("bad knob strings are rejected with the part that is wrong", "[schedul
     CHECK_FALSE(parse_knobs("sum:fast", &k, &err));
 }
 
-TEST_CASE("maxform and sum:pairs: defaults where they were measured faster, and in the tuner's space", "[schedules]") {
+namespace {
+
+// The values one knob takes over the tuner's candidates for `s`.
+template <typename Get>
+std::set<std::string> candidate_values(const PoolSpec &s, Get get) {
+    std::set<std::string> values;
+    for (const std::string &cand : cpu_knob_candidates(s, 1)) {
+        CpuKnobs k;
+        std::string err;
+        REQUIRE(parse_knobs(cand, &k, &err));
+        values.insert(get(k));
+    }
+    return values;
+}
+
+}  // namespace
+
+TEST_CASE("maxform, sum:pairs and sum:parts: defaults where they were measured faster, and in the tuner's space", "[schedules]") {
     // The 3x3 stem max pool: two running values (vmaxps) in both layouts.
     CHECK(default_cpu_knobs(maxpool(Layout::NCHW)).maxform == MaxForm::Split);
     CHECK(default_cpu_knobs(maxpool(Layout::NHWC)).maxform == MaxForm::Split);
@@ -70,31 +87,28 @@ TEST_CASE("maxform and sum:pairs: defaults where they were measured faster, and 
     k2.padding = {0, 0};
     CHECK(default_cpu_knobs(k2).maxform == MaxForm::Fused);
     // Both forms are tuner candidates for max pools without indices, one form with indices.
-    auto forms = [](const PoolSpec &s) {
-        std::set<std::string> f;
-        for (const std::string &cand : cpu_knob_candidates(s, 1)) {
-            CpuKnobs k;
-            std::string err;
-            REQUIRE(parse_knobs(cand, &k, &err));
-            f.insert(knob_name(k.maxform));
-        }
-        return f;
-    };
+    auto forms = [](const PoolSpec &s) { return candidate_values(s, [](const CpuKnobs &k) { return knob_name(k.maxform); }); };
     CHECK(forms(k2) == std::set<std::string>{"split", "fused"});
     PoolSpec with_indices = k2;
     with_indices.return_indices = true;
     CHECK(forms(with_indices).size() == 1);
 
-    // 2D global averages over NCHW planes: pairs; NHWC, 1x1 planes and 3D ones: PyTorch's order.
+    // Global averages: parts in both layouts (2D and 3D), with a task per 64 KB moved; 1x1 planes
+    // and 1D channels-first ones: PyTorch's order; pairs stays a tuner candidate for 2D NCHW.
     PoolSpec gap;
     gap.op = Op::GlobalAvgPool;
     gap.layout = Layout::NCHW;
     gap.input = {1, 512, 7, 7};
     gap.normalize();
-    CHECK(default_cpu_knobs(gap).sum == Sum::Pairs);
+    CHECK(default_cpu_knobs(gap).sum == Sum::Parts);
+    CHECK(default_cpu_knobs(gap).tasks == 1);  // 100 KB
     PoolSpec gap_nhwc = gap;
     gap_nhwc.layout = Layout::NHWC;
-    CHECK(default_cpu_knobs(gap_nhwc).sum == Sum::PyTorch);
+    gap_nhwc.input = {1, 672, 7, 7};
+    CHECK(default_cpu_knobs(gap_nhwc).sum == Sum::Parts);
+    CHECK(default_cpu_knobs(gap_nhwc).tasks == 2);  // 131 KB
+    gap_nhwc.input = {8, 2048, 7, 7};
+    CHECK(default_cpu_knobs(gap_nhwc).tasks == 16);
     PoolSpec one = gap;
     one.input = {1, 512, 1, 1};
     CHECK(default_cpu_knobs(one).sum == Sum::PyTorch);
@@ -102,7 +116,18 @@ TEST_CASE("maxform and sum:pairs: defaults where they were measured faster, and 
     gap3d.input = {1, 8, 4, 4, 4};
     gap3d.output_size.clear();
     gap3d.normalize();
-    CHECK(default_cpu_knobs(gap3d).sum == Sum::PyTorch);
+    CHECK(default_cpu_knobs(gap3d).sum == Sum::Parts);
+    PoolSpec gap1d = gap;
+    gap1d.input = {1, 8, 40};
+    gap1d.output_size.clear();
+    gap1d.normalize();
+    CHECK(default_cpu_knobs(gap1d).sum == Sum::PyTorch);
+    gap1d.layout = Layout::NHWC;
+    CHECK(default_cpu_knobs(gap1d).sum == Sum::Parts);
+    auto sums = [](const PoolSpec &s) { return candidate_values(s, [](const CpuKnobs &k) { return knob_name(k.sum); }); };
+    CHECK(sums(gap) == std::set<std::string>{"pytorch", "pairs", "parts"});
+    CHECK(sums(gap3d) == std::set<std::string>{"pytorch", "parts"});
+    CHECK(sums(maxpool(Layout::NCHW)).size() == 1);
 
     CpuKnobs k;
     std::string err;
