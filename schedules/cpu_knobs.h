@@ -187,6 +187,19 @@ inline bool global_average(const PoolSpec &s) {
            (s.layout == Layout::NHWC || s.rank() >= 2);
 }
 
+// A windowed op some of whose windows reach into the padding or past the input's end.
+inline bool window_reaches_outside(const PoolSpec &s) {
+    if (!is_windowed(s.op)) return false;
+    const std::vector<int64_t> out = s.output_shape();
+    auto at = [](const std::vector<int64_t> &v, size_t i, int64_t dflt) { return i < v.size() ? v[i] : dflt; };
+    for (int i = 0; i < s.rank(); i++) {
+        const int64_t k = at(s.kernel, i, 1), pad = at(s.padding, i, 0);
+        const int64_t last_tap = (out[2 + i] - 1) * at(s.stride, i, k) - pad + at(s.dilation, i, 1) * (k - 1);
+        if (pad > 0 || last_tap > s.input[2 + i] - 1) return true;
+    }
+    return false;
+}
+
 // The strategy's defaults for one kernel (measured on AVX-512 and AVX2 machines; see
 // bench/RESULTS.md for the numbers behind them).
 inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
@@ -199,7 +212,9 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         if (is_adaptive(s.op) && taps_in / std::max<int64_t>(out_sp, 1) >= 16) k.reduce = Reduce::Outer;
         // Small windows: every channel vector of a pixel reduced together (taps outside), so
         // each tap is one contiguous read of the pixel's channels (measured 1.1-1.8x on AVX-512).
-        else k.interleave = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(8, s.input[1] / 16)));
+        // Up to 4 vectors: 8 was 6-16% slower on max 3x3 (1x480x14x14 s1, 1x192x56x56 and
+        // 1x480x28x28 s2 ceil) and level on averages (1 thread, cold, Intel AVX-512).
+        else k.interleave = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(4, s.input[1] / 16)));
     } else {
         // Channels-first: lanes along the output row (across channels, every lane would load
         // from its own plane, one element at a time). One output per plane (global pooling):
@@ -212,13 +227,13 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
             k.sum = Sum::Pairs;
             k.interleave = 2;
         }
-        // Stride-1 padded rows narrower than two AVX-512 vectors: a padded copy of each plane
-        // keeps the window loads dense (otherwise every vector of the row touches the border;
-        // avg 3x3 s1 8x256x28x28: 5.4 -> 1.0 ms). Strided rows load pairs of vectors and
-        // shuffle anyway: in place was faster there (max 3x3 s2 1x96x55 ceil: 1.4x).
-        bool padded = false;
-        for (size_t i = 0; i < s.padding.size(); i++) padded = padded || s.padding[i] > 0;
-        if (is_windowed(s.op) && (padded || s.ceil_mode) && out_w < 32 && s.stride.back() == 1) k.border = Border::Plane;
+        // Stride-1 rows of windows that reach past the input, up to three AVX-512 vectors of
+        // outputs: a padded copy of each plane keeps the window loads dense (otherwise every
+        // vector of the row touches the border; avg 3x3 s1 8x256x28x28: 5.4 -> 1.0 ms,
+        // 1x192x35x35: 0.63 -> 0.28 ms). Strided rows load pairs of vectors and shuffle anyway:
+        // in place was faster there (max 3x3 s2 1x96x55 ceil: 1.4x), except rows of one vector
+        // (max 3x3 s2 ceil 1x480x28x28, 14 outputs a row: 0.32 -> 0.25 ms).
+        if (window_reaches_outside(s) && (s.stride.back() == 1 ? out_w < 48 : out_w <= 16)) k.border = Border::Plane;
     }
     // Channels-last windows of at most 4 taps (2x2): the fused rule measured ~10% faster cold
     // (8x128x56x56: 0.77-0.81 vs 0.83-0.95 ms, 1 thread); 3x3 NHWC and every NCHW window: split
