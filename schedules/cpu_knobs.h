@@ -231,9 +231,16 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         // outputs: a padded copy of each plane keeps the window loads dense (otherwise every
         // vector of the row touches the border; avg 3x3 s1 8x256x28x28: 5.4 -> 1.0 ms,
         // 1x192x35x35: 0.63 -> 0.28 ms). Strided rows load pairs of vectors and shuffle anyway:
-        // in place was faster there (max 3x3 s2 1x96x55 ceil: 1.4x), except rows of one vector
-        // (max 3x3 s2 ceil 1x480x28x28, 14 outputs a row: 0.32 -> 0.25 ms).
-        if (window_reaches_outside(s) && (s.stride.back() == 1 ? out_w < 48 : out_w <= 16)) k.border = Border::Plane;
+        // in place was faster there (max 3x3 s2 1x96x55 ceil: 1.4x; padded ResNet stem: level),
+        // except rows of one vector (max 3x3 s2 ceil 1x480x28x28, 14 outputs a row: 0.32 ->
+        // 0.25 ms) and unpadded windows that only the last one of ceil_mode overruns: a row at a
+        // time in a rolling buffer (1x64x112x112: 0.61 -> 0.48 ms, 1x192x56x56: 0.51 -> 0.40).
+        bool padded = false;
+        for (int64_t p : s.padding) padded = padded || p > 0;
+        if (window_reaches_outside(s)) {
+            if (s.stride.back() == 1 ? out_w < 48 : out_w <= 16) k.border = Border::Plane;
+            else if (!padded) k.border = Border::Rows;
+        }
     }
     // Channels-last windows of at most 4 taps (2x2): the fused rule measured ~10% faster cold
     // (8x128x56x56: 0.77-0.81 vs 0.83-0.95 ms, 1 thread); 3x3 NHWC and every NCHW window: split

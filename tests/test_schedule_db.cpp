@@ -47,6 +47,32 @@ TEST_CASE("knob strings parse over the defaults and round-trip", "[schedules]") 
     CHECK(back == k);
 }
 
+TEST_CASE("border defaults for channels-first windows that reach past the input", "[schedules]") {
+    auto border = [](std::vector<int64_t> input, int64_t k, int64_t stride, int64_t pad, bool ceil) {
+        PoolSpec s = maxpool(Layout::NCHW);
+        s.input = input;
+        s.kernel = {k};
+        s.stride = {stride};
+        s.padding = {pad};
+        s.ceil_mode = ceil;
+        s.dilation.clear();
+        s.normalize();
+        REQUIRE(s.validate().ok());
+        return default_cpu_knobs(s).border;
+    };
+    // Stride 1, padded: a padded plane copy up to 47 outputs a row, in place beyond.
+    CHECK(border({1, 192, 35, 35}, 3, 1, 1, false) == Border::Plane);
+    CHECK(border({1, 8, 56, 56}, 3, 1, 1, false) == Border::Inline);
+    // Strided: one vector of outputs a row gets the plane; padded wider rows stay in place;
+    // unpadded rows that only ceil_mode's last window overruns get the rolling rows.
+    CHECK(border({1, 480, 28, 28}, 3, 2, 0, true) == Border::Plane);
+    CHECK(border({1, 64, 112, 112}, 3, 2, 1, false) == Border::Inline);
+    CHECK(border({1, 64, 112, 112}, 3, 2, 0, true) == Border::Rows);
+    // Windows inside the input: in place, ceil_mode or not (55 = 2 * 26 + 3).
+    CHECK(border({1, 96, 55, 55}, 3, 2, 0, true) == Border::Inline);
+    CHECK(border({1, 64, 28, 28}, 3, 1, 0, false) == Border::Inline);
+}
+
 TEST_CASE("bad knob strings are rejected with the part that is wrong", "[schedules]") {
     CpuKnobs k;
     std::string err;
