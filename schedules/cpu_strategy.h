@@ -35,7 +35,8 @@ inline void apply_cpu_parts_schedule(PoolStages &st, const CpuKnobs &knobs, cons
     st.partial.reorder_storage(storage);
     if (!st.channels_last) {
         // Channels-first: a plane at a time, its column sums in vectors along w (whole rows; the
-        // row's tail in a guarded vector), then the columns in order. Tasks take runs of planes.
+        // row's tail as predicated loads into a vector-sized buffer, so the running sums are
+        // stored unmasked), then the columns in order. Tasks take runs of planes.
         int lanes = 1;
         while (lanes < width && lanes < st.chunks) lanes *= 2;
         Var cn("cn"), task("task"), in_task("in_task");
@@ -56,8 +57,8 @@ inline void apply_cpu_parts_schedule(PoolStages &st, const CpuKnobs &knobs, cons
         }
         return;
     }
-    // Channels-last: each block of pixels summed by one task (channels in
-    // vectors, every vector of a pixel per tap), then the blocks in order per channel vector.
+    // Channels-last: each block of rows of an image summed by one task (channels in vectors,
+    // every vector of a pixel per tap), then the blocks in order per channel vector.
     const int lanes = std::max(1, std::min(width, st.channels));
     const TailStrategy tail = st.channels % lanes == 0 ? TailStrategy::RoundUp : TailStrategy::ShiftInwards;
     Var co("co"), ci("ci"), po("po"), pi("pi");
