@@ -217,16 +217,11 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         else k.interleave = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(4, s.input[1] / 16)));
     } else {
         // Channels-first: lanes along the output row (across channels, every lane would load
-        // from its own plane, one element at a time). One output per plane (global pooling):
-        // scalar sums in PyTorch's order, 4 channels interleaved to hide the add latency.
+        // from its own plane, one element at a time). One output per plane (global max pooling,
+        // 1D global averages; 2D and 3D global averages use sum:parts below): scalar
+        // reductions in scan order, 4 channels interleaved to hide the latency.
         k.vectorize = Vectorize::W;
         if (out_w == 1) k.interleave = 4;
-        // 2D global averages: two sums per plane over alternate elements, two planes at a time
-        // (1x512x7x7: 7.0-7.5 vs 8.0-8.5 us cold, 1 thread; more read streams at once were slower cold).
-        if (global_plane_average(s)) {
-            k.sum = Sum::Pairs;
-            k.interleave = 2;
-        }
         // Stride-1 rows of windows that reach past the input, up to three AVX-512 vectors of
         // outputs: a padded copy of each plane keeps the window loads dense (otherwise every
         // vector of the row touches the border; avg 3x3 s1 8x256x28x28: 5.4 -> 1.0 ms,
