@@ -48,7 +48,7 @@ std::vector<Var> memory_order(const PoolSpec &s, const std::vector<Var> &spatial
 
 Window windowed_window(const PoolSpec &s, int dim, const Expr &o) {
     const int64_t n_in = s.input[2 + dim], n_out = s.output_shape()[2 + dim];
-    const int64_t k = s.kernel[dim], st = s.stride[dim], p = s.padding[dim], d = s.dilation[dim];
+    const int64_t k = s.kernel[dim], st = s.stride[dim], p = s.pad_begin(dim), d = s.dilation[dim];
     Window w;
     w.first = o * static_cast<int>(st) - static_cast<int>(p);
     w.step = static_cast<int>(d);
@@ -154,14 +154,22 @@ Expr tap_value(const PoolSpec &s, const Func &input, const Func &padded, const s
 
 Expr max_takes(const Expr &v, const Expr &best) { return v > best || is_nan(v); }
 
-Expr flat_index(const PoolSpec &s, const std::vector<Expr> &pos) {
-    Expr idx = pos[0];
-    for (size_t i = 1; i < pos.size(); i++) idx = idx * input_size(s, static_cast<int>(i)) + pos[i];
-    return idx;
+Expr flat_index(const PoolSpec &s, const std::vector<Expr> &pos, const Expr &c, const Expr &n) {
+    const int r = static_cast<int>(pos.size());
+    const bool column_major = s.onnx_rules() && s.storage_order.value_or(0) == 1;
+    Expr idx = pos[column_major ? r - 1 : 0];
+    for (int j = 1; j < r; j++) {
+        const int i = column_major ? r - 1 - j : j;
+        idx = idx * input_size(s, i) + pos[i];
+    }
+    if (!s.onnx_rules()) return idx;
+    int plane = 1;
+    for (int i = 0; i < r; i++) plane *= input_size(s, i);  // validate() bounds every index by 2^31-1
+    return (n * static_cast<int>(s.input[1]) + c) * plane + idx;
 }
 
 Expr first_in_bounds_tap(const PoolSpec &s, int dim, const Window &w) {
-    if (w.adaptive || s.padding[dim] <= 0) return w.first;
+    if (w.adaptive || s.pad_begin(dim) <= 0) return w.first;
     const Expr &a = w.first;
     return select(a < 0, a + ((0 - a + w.step - 1) / w.step) * w.step, a);
 }
@@ -332,11 +340,20 @@ Expr sum_parts(const PoolSpec &s, Pipeline &p, const Func &input, int blocks) {
 
 Expr windowed_divisor(const PoolSpec &s, const std::vector<Window> &w) {
     if (s.divisor_override) return Expr(static_cast<int>(*s.divisor_override));
-    // a = i*s - p, b = min(a + k, n + p): the window clipped to the padded input.
+    // a = i*s - pb, b = min(a + k, n + pe): the window clipped to the padded input.
     Expr divisor = Expr(1);
     for (int i = 0; i < static_cast<int>(w.size()); i++) {
-        const int k = static_cast<int>(s.kernel[i]), p = static_cast<int>(s.padding[i]), n_in = input_size(s, i);
+        const int k = static_cast<int>(s.kernel[i]), p = static_cast<int>(s.pad_end(i)), n_in = input_size(s, i);
+        const int d = static_cast<int>(s.dilation[i]);
         Expr a = w[i].first;
+        if (d > 1) {
+            // Taps a + j*d, j < k: those before n + pe (all from the first: a > -k > -n-pe), or
+            // those in [0, n). a < n always (pads < kernel, the ceil_mode rule).
+            Expr before_end = min(k, (n_in + p - a + (d - 1)) / d);
+            Expr in_input = clamp(min(k, (n_in - a + (d - 1)) / d) - max(0, (d - 1 - a) / d), 0, k);
+            divisor = divisor * (s.count_include_pad ? before_end : in_input);
+            continue;
+        }
         // likely(): in the interior the clips do nothing, and Halide's loop partitioning drops
         // them there.
         Expr b = min(likely(a + k), n_in + p);
@@ -347,7 +364,12 @@ Expr windowed_divisor(const PoolSpec &s, const std::vector<Window> &w) {
 }
 
 Expr windowed_mean(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
-    return signed_zero(s, sum / cast<float>(windowed_divisor(s, w)));
+    const Expr divisor = windowed_divisor(s, w);
+    const bool dilated = std::any_of(s.dilation.begin(), s.dilation.end(), [](int64_t d) { return d > 1; });
+    // A dilated window (rules onnx) may hold no input element: onnxruntime gives 0.
+    if (s.op == Op::AvgPool && dilated && !s.count_include_pad && !s.divisor_override)
+        return select(divisor == 0, 0.0f, signed_zero(s, sum / cast<float>(divisor)));
+    return signed_zero(s, sum / cast<float>(divisor));
 }
 
 Expr adaptive_mean(const Expr &sum, const std::vector<Window> &w) {
@@ -407,7 +429,7 @@ std::vector<Expr> split_result(const PoolSpec &s, const Formulation &form, Pipel
     if (!exact) v = select(t_raw < taps, v, Expr(pad_value(s)));  // and count as padding
     std::vector<Var> part_args = {sp.part};
     part_args.insert(part_args.end(), p.args.begin(), p.args.end());
-    std::vector<Expr> part = reduce_by_rule(s, form, sp.partial, part_args, v, start_index, flat_index(s, pos));
+    std::vector<Expr> part = reduce_by_rule(s, form, sp.partial, part_args, v, start_index, flat_index(s, pos, p.c, p.n));
     const RDom parts(0, sp.chunks, "parts");
     for (Expr &e : part) e = Internal::substitute(sp.part.name(), parts.x, e);
     p.window = parts;
@@ -449,7 +471,7 @@ Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
     p.split = form.split_chunks > 1 && all_taps > 1;
     if (p.split) {
         p.rows_sum = p.pairs_sum = false;
-        p.result = split_result(s, form, p, input, all_taps, flat_index(s, start));
+        p.result = split_result(s, form, p, input, all_taps, flat_index(s, start, p.c, p.n));
         if (!is_max(s.op))
             p.result = {adaptive ? adaptive_mean(p.result[0], p.windows) : windowed_mean(s, p.result[0], p.windows)};
         return p;
@@ -457,7 +479,7 @@ Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
     const Expr v = tap_value(s, input, p.padded, p.windows, taps, pos, p.c, p.n);
 
     if (is_max(s.op) && s.return_indices) {
-        p.result = max_with_indices(p.pooled, p.args, v, flat_index(s, start), flat_index(s, pos));
+        p.result = max_with_indices(p.pooled, p.args, v, flat_index(s, start, p.c, p.n), flat_index(s, pos, p.c, p.n));
     } else if (is_max(s.op)) {
         p.result = {form.fused_max ? max_fused(p.pooled, p.args, v) : max_split(p.pooled, p.args, v)};
     } else {

@@ -82,8 +82,10 @@ Halide::Expr tap_value(const PoolSpec &s, const Halide::Func &input, const Halid
 
 Halide::Expr max_takes(const Halide::Expr &v, const Halide::Expr &best);
 
-// With indices: the index of an input position in its plane, ((d * H) + h) * W + w.
-Halide::Expr flat_index(const PoolSpec &s, const std::vector<Halide::Expr> &pos);
+// With indices: the index of an input position in its plane, ((d * H) + h) * W + w; under
+// rules onnx in the whole tensor, (n * C + c) * D*H*W plus the position in its plane,
+// row-major or (storage_order 1) ((w * H) + h) * D + d.
+Halide::Expr flat_index(const PoolSpec &s, const std::vector<Halide::Expr> &pos, const Halide::Expr &c, const Halide::Expr &n);
 // The index before any tap is taken: the window's first in-bounds tap, PyTorch's start advanced
 // past the padding by whole dilation steps.
 Halide::Expr first_in_bounds_tap(const PoolSpec &s, int dim, const Window &w);
@@ -127,8 +129,8 @@ bool parts_sum_applies(const PoolSpec &s);
 
 // ---- The divisor and the mean.
 
-// Windowed: divisor_override, or the window clipped to the padded input (count_include_pad),
-// or to the input itself (padding excluded).
+// Windowed: divisor_override, or the window's taps inside the padded input (count_include_pad),
+// or inside the input itself (padding excluded); dilated windows (rules onnx) count their taps.
 Halide::Expr windowed_divisor(const PoolSpec &s, const std::vector<Window> &w);
 // Windowed: sum / divisor, then the signed-zero rule.
 Halide::Expr windowed_mean(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w);

@@ -117,7 +117,7 @@ public:
         if (!adaptive) st.padded = p.padded;
         st.padded_plane_elements = st.channels_last ? s.input[1] : 1;
         for (int i = 0; i < r; i++) {  // saturates at 2^40: only compared with a small limit
-            const int64_t extent = s.input[2 + i] + (adaptive ? 0 : 2 * s.padding[i] + s.stride[i]);  // < 2^33
+            const int64_t extent = s.input[2 + i] + (adaptive ? 0 : s.pad_begin(i) + s.pad_end(i) + s.stride[i]);  // < 2^33
             const int64_t cap = int64_t(1) << 40;
             st.padded_plane_elements = st.padded_plane_elements > cap / extent ? cap : st.padded_plane_elements * extent;
         }

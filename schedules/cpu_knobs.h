@@ -232,6 +232,7 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         // time in a rolling buffer (1x64x112x112: 0.61 -> 0.48 ms, 1x192x56x56: 0.51 -> 0.40).
         bool padded = false;
         for (int64_t p : s.padding) padded = padded || p > 0;
+        for (int64_t p : s.padding_end) padded = padded || p > 0;
         if (window_reaches_outside(s)) {
             if (s.stride.back() == 1 ? out_w < 48 : out_w <= 16) k.border = Border::Plane;
             else if (!padded) k.border = Border::Rows;

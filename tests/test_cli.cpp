@@ -328,6 +328,7 @@ TEST_CASE("cli list --json: every linked kernel with its fields", "[cli]") {
             CHECK(e.at("op") == poolgen::to_string(s.op));
             CHECK(e.at("dtype") == poolgen::to_string(s.dtype));
             CHECK(e.at("layout") == poolgen::to_string(s.layout));
+            CHECK(e.at("rules") == poolgen::to_string(s.rules));
             CHECK(e.at("input") == dims(s.input));
             CHECK(e.at("output") == dims(s.output_shape()));
             CHECK(e.at("schedule") == k->info().schedule);
@@ -340,13 +341,21 @@ TEST_CASE("cli list --json: every linked kernel with its fields", "[cli]") {
                 CHECK(e.at("kernel") == dims(s.kernel));
                 CHECK(e.at("stride") == dims(s.stride));
                 CHECK(e.at("padding") == dims(s.padding));
+                std::vector<int64_t> end(s.padding.size());
+                for (size_t i = 0; i < end.size(); i++) end[i] = s.pad_end(int(i));
+                CHECK(e.at("padding_end") == dims(end));
                 CHECK(e.at("dilation") == dims(s.dilation));
                 CHECK(e.at("ceil_mode") == s.ceil_mode);
             } else {
                 CHECK_FALSE(e.contains("kernel"));
             }
-            if (poolgen::is_max(s.op)) CHECK(e.at("return_indices") == s.return_indices);
-            else CHECK_FALSE(e.contains("return_indices"));
+            if (poolgen::is_max(s.op)) {
+                CHECK(e.at("return_indices") == s.return_indices);
+                if (s.onnx_rules() && s.return_indices) CHECK(e.at("storage_order") == s.storage_order.value_or(0));
+                else CHECK(e.at("storage_order").is_null());
+            } else {
+                CHECK_FALSE(e.contains("return_indices"));
+            }
         }
         CHECK(names.size() == ks.size());
     }

@@ -41,6 +41,24 @@ inline poolgen::PoolSpec avg(std::vector<int64_t> input, std::vector<int64_t> k,
     return spec;
 }
 
+// A 1D spec under ONNX's rules: begin and end pads, dilation (averages too).
+inline poolgen::PoolSpec onnx1d(poolgen::Op op, int64_t n, int64_t k, int64_t s, int64_t pb, int64_t pe, int64_t d = 1,
+                                bool ceil = false, bool cip = true) {
+    poolgen::PoolSpec spec;
+    spec.op = op;
+    spec.rules = poolgen::Rules::ONNX;
+    spec.input = {1, 1, n};
+    spec.kernel = {k};
+    spec.stride = {s};
+    spec.padding = {pb};
+    spec.padding_end = {pe};
+    spec.dilation = {d};
+    spec.ceil_mode = ceil;
+    spec.count_include_pad = cip;
+    spec.normalize();
+    return spec;
+}
+
 inline bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // Values on a 1/8 grid (many exact ties), with NaN, +-inf and -0 at the given rate: the

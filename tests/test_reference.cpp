@@ -260,3 +260,70 @@ TEST_CASE("reference refuses invalid specs and misuse", "[reference]") {
     CHECK_FALSE(reference::run(s, nullptr, out.data()).ok());
     CHECK_FALSE(reference::run(s, in.data(), out.data(), idx).ok());  // spec has no indices
 }
+
+// ---- Rules onnx: each expected value is onnxruntime 1.32's on the same input.
+
+namespace {
+void check_close(const std::vector<float> &got, const std::vector<double> &want) {
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); i++) CHECK(got[i] == static_cast<float>(want[i]));
+}
+}  // namespace
+
+TEST_CASE("rules onnx: averages with pads unlike at the two ends divide by the taps before the end pad", "[reference]") {
+    const auto x = iota(7, 1);  // 1..7
+    check_close(ref(onnx1d(Op::AvgPool, 7, 3, 2, 0, 2), x).out, {2, 4, 6, 7.0 / 3});
+    check_close(ref(onnx1d(Op::AvgPool, 7, 3, 2, 0, 2, 1, false, false), x).out, {2, 4, 6, 7});
+    check_close(ref(onnx1d(Op::AvgPool, 7, 3, 2, 2, 0), x).out, {1.0 / 3, 2, 4, 6});
+    check_close(ref(onnx1d(Op::AvgPool, 7, 4, 3, 1, 0, 1, true), x).out, {1.5, 4.5, 6.5});
+    check_close(ref(onnx1d(Op::AvgPool, 7, 4, 3, 0, 2, 1, true), x).out, {2.5, 5.5, 7.0 / 3});
+    check_close(ref(onnx1d(Op::AvgPool, 7, 3, 4, 0, 2, 1, true), x).out, {2, 6});
+    check_close(ref(onnx1d(Op::AvgPool, 7, 3, 4, 2, 0, 1, true), x).out, {1.0 / 3, 4, 7});
+    // Pads over half the kernel.
+    check_close(ref(onnx1d(Op::AvgPool, 7, 3, 1, 2, 2), x).out, {1.0 / 3, 1, 2, 3, 4, 5, 6, 13.0 / 3, 7.0 / 3});
+    check_close(ref(onnx1d(Op::MaxPool, 7, 3, 1, 2, 2), x).out, {1, 2, 3, 4, 5, 6, 7, 7, 7});
+}
+
+TEST_CASE("rules onnx: dilated averages count the taps, not the span", "[reference]") {
+    const auto x = iota(8, 1);  // 1..8
+    check_close(ref(onnx1d(Op::AvgPool, 8, 2, 3, 0, 0, 3, true), x).out, {2.5, 5.5, 7});
+    check_close(ref(onnx1d(Op::AvgPool, 8, 3, 3, 1, 1, 2, true), x).out, {2, 5, 7});
+    check_close(ref(onnx1d(Op::AvgPool, 8, 2, 1, 1, 0, 3), x).out, {1.5, 2.5, 3.5, 4.5, 5.5, 6.5});
+    check_close(ref(onnx1d(Op::AvgPool, 8, 3, 1, 2, 2, 2), x).out, {4.0 / 3, 2, 3, 4, 5, 6, 4, 14.0 / 3});
+    check_close(ref(onnx1d(Op::AvgPool, 8, 3, 1, 2, 2, 2, false, false), x).out, {2, 3, 3, 4, 5, 6, 6, 7});
+    // A window with no input element: 0 either way (not 0/0).
+    for (bool cip : {false, true}) {
+        const auto r = ref(onnx1d(Op::AvgPool, 4, 2, 1, 1, 1, 5, false, cip), iota(4, 1));
+        CHECK(same_bits(r.out.at(0), 0.0f));
+    }
+}
+
+TEST_CASE("rules onnx: indices count over the whole tensor, row- or column-major", "[reference]") {
+    PoolSpec s = max2d({2, 3, 3, 4}, {2}, {1});
+    s.rules = Rules::ONNX;
+    const auto x = iota(72);
+    auto r = ref(s, x, true);
+    // n = 1, c = 2: the outputs 12..17 of the last plane.
+    CHECK(std::vector<int64_t>(r.idx.end() - 6, r.idx.end()) == std::vector<int64_t>{65, 66, 67, 69, 70, 71});
+    s.storage_order = 1;
+    r = ref(s, x, true);
+    CHECK(std::vector<int64_t>(r.idx.end() - 6, r.idx.end()) == std::vector<int64_t>{64, 67, 70, 65, 68, 71});
+    PoolSpec s3 = max2d({2, 3, 2, 3, 4}, {1, 2, 2}, {1});
+    s3.rules = Rules::ONNX;
+    s3.storage_order = 1;
+    r = ref(s3, iota(144), true);
+    CHECK(std::vector<int64_t>(r.idx.end() - 12, r.idx.end()) ==
+          std::vector<int64_t>{128, 134, 140, 130, 136, 142, 129, 135, 141, 131, 137, 143});
+    // The layout does not change an index: it names the logical element.
+    PoolSpec nhwc = s;
+    nhwc.layout = Layout::NHWC;
+    std::vector<float> xl(72);
+    for (int64_t n = 0; n < 2; n++)
+        for (int64_t c = 0; c < 3; c++)
+            for (int64_t p = 0; p < 12; p++) xl[size_t((n * 12 + p) * 3 + c)] = x[size_t((n * 3 + c) * 12 + p)];
+    const auto rl = ref(nhwc, xl, true);
+    const auto rc = ref(s, x, true);
+    for (int64_t n = 0; n < 2; n++)
+        for (int64_t c = 0; c < 3; c++)
+            for (int64_t p = 0; p < 6; p++) CHECK(rl.idx[size_t((n * 6 + p) * 3 + c)] == rc.idx[size_t((n * 3 + c) * 6 + p)]);
+}

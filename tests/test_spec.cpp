@@ -7,20 +7,21 @@
 using namespace poolgen;
 using testutil::avg;
 using testutil::max2d;
+using testutil::onnx1d;
 
 TEST_CASE("output size: floor and ceil mode", "[spec]") {
-    CHECK(pooled_output_size(5, 2, 2, 0, 1, false) == 2);
-    CHECK(pooled_output_size(5, 2, 2, 0, 1, true) == 3);
-    CHECK(pooled_output_size(9, 3, 1, 1, 2, false) == 7);
-    CHECK(pooled_output_size(112, 3, 2, 1, 1, false) == 56);
-    CHECK(pooled_output_size(55, 3, 2, 0, 1, true) == 27);
+    CHECK(pooled_output_size(5, 2, 2, 0, 0, 1, false) == 2);
+    CHECK(pooled_output_size(5, 2, 2, 0, 0, 1, true) == 3);
+    CHECK(pooled_output_size(9, 3, 1, 1, 1, 2, false) == 7);
+    CHECK(pooled_output_size(112, 3, 2, 1, 1, 1, false) == 56);
+    CHECK(pooled_output_size(55, 3, 2, 0, 0, 1, true) == 27);
 }
 
 TEST_CASE("output size: ceil mode drops a window starting in the right padding", "[spec]") {
     // n=5,k=2,s=3,p=1: the formula gives 3, but window 2 would start at 6-1=5 >= n.
-    CHECK(pooled_output_size(5, 2, 3, 1, 1, true) == 2);
+    CHECK(pooled_output_size(5, 2, 3, 1, 1, 1, true) == 2);
     // n=7, no padding: window 2 starts at 6 < 7 and is kept.
-    CHECK(pooled_output_size(7, 2, 3, 0, 1, true) == 3);
+    CHECK(pooled_output_size(7, 2, 3, 0, 0, 1, true) == 3);
 }
 
 TEST_CASE("output size: ceil mode with stride > 1 accepts a kernel larger than the input", "[spec]") {
@@ -156,4 +157,66 @@ TEST_CASE("memory shapes put channels last for nhwc", "[spec]") {
     CHECK(s.input_memory_shape() == std::vector<int64_t>{2, 8, 6, 3});
     CHECK(s.output_memory_shape() == std::vector<int64_t>{2, 4, 3, 3});
     CHECK(s.canonical_name() == "max_pool_f32_nhwc_k2x2_s2x2_p0x0_d1x1_2x3x8x6");
+}
+
+// ---- Rules onnx (docs/onnx.md): each value below is onnxruntime 1.32's.
+
+TEST_CASE("rules onnx: output size with pads unlike at the two ends", "[spec]") {
+    CHECK(pooled_output_size(7, 3, 2, 0, 2, 1, false) == 4);
+    CHECK(pooled_output_size(7, 4, 3, 0, 2, 1, true) == 3);
+    // ceil_mode's last window must start before n + begin pad: 8 >= 7 + 0 drops it ...
+    CHECK(pooled_output_size(7, 3, 4, 0, 2, 1, true) == 2);
+    // ... while 8 - 2 = 6 < 7 keeps it.
+    CHECK(pooled_output_size(7, 3, 4, 2, 0, 1, true) == 3);
+    CHECK(onnx1d(Op::MaxPool, 7, 3, 1, 2, 2).output_shape() == std::vector<int64_t>{1, 1, 9});
+}
+
+TEST_CASE("rules onnx: what it allows and what it refuses", "[spec]") {
+    using Catch::Matchers::Contains;
+    // Pads up to kernel-1 at either end, unlike ends, dilated averages, 3D averages over a small input.
+    CHECK(onnx1d(Op::MaxPool, 7, 3, 1, 2, 0).validate().ok());
+    CHECK(onnx1d(Op::AvgPool, 7, 3, 2, 0, 2).validate().ok());
+    CHECK(onnx1d(Op::AvgPool, 8, 2, 1, 1, 0, 3).validate().ok());
+    PoolSpec small3d = avg({1, 1, 2, 2, 2}, {3}, {}, {1});
+    small3d.rules = Rules::ONNX;
+    CHECK(small3d.validate().ok());
+    CHECK_THAT(why(onnx1d(Op::MaxPool, 7, 3, 1, 3, 0)), Contains("field 'padding'") && Contains("smaller than the kernel"));
+    CHECK_THAT(why(onnx1d(Op::AvgPool, 7, 3, 1, 0, 3)), Contains("field 'padding_end'") && Contains("smaller than the kernel"));
+    // The same fields under PyTorch's rules.
+    PoolSpec asym = onnx1d(Op::MaxPool, 7, 3, 1, 0, 1);
+    asym.rules = Rules::PyTorch;
+    CHECK_THAT(why(asym), Contains("field 'padding_end'") && Contains("\"rules\": \"onnx\""));
+    PoolSpec dil = onnx1d(Op::AvgPool, 8, 2, 1, 0, 0, 2);
+    dil.rules = Rules::PyTorch;
+    CHECK_THAT(why(dil), Contains("field 'dilation'") && Contains("\"rules\": \"onnx\""));
+    PoolSpec order = max2d({1, 1, 4, 4}, {2});
+    order.return_indices = true;
+    order.storage_order = 1;
+    CHECK_THAT(why(order), Contains("field 'storage_order'") && Contains("rules"));
+    order.rules = Rules::ONNX;
+    CHECK(order.validate().ok());
+    order.storage_order = 2;
+    CHECK_THAT(why(order), Contains("field 'storage_order'") && Contains("0 (row-major) or 1"));
+    order.storage_order = 1;
+    order.return_indices = false;
+    CHECK_THAT(why(order), Contains("field 'storage_order'") && Contains("indices"));
+}
+
+TEST_CASE("rules onnx: names and descriptions show it, PyTorch-rules names stay as they were", "[spec]") {
+    PoolSpec s = onnx1d(Op::AvgPool, 8, 3, 2, 0, 2, 2, true);
+    CHECK(s.canonical_name() == "avg_pool_f32_nchw_onnx_k3_s2_p0_pe2_d2_ceil_1x1x8");
+    CHECK(s.describe() == "avg_pool f32 nchw rules=onnx in=1x1x8 k=3 s=2 p=0 pe=2 d=2 ceil -> 1x1x4");
+    // A padding_end equal to padding is no padding_end, and avg's unit dilation is not shown.
+    PoolSpec same = onnx1d(Op::AvgPool, 8, 3, 2, 1, 1);
+    CHECK(same.padding_end.empty());
+    CHECK(same.canonical_name() == "avg_pool_f32_nchw_onnx_k3_s2_p1_1x1x8");
+    CHECK(avg({1, 1, 8}, {3}).canonical_name() == "avg_pool_f32_nchw_k3_s3_p0_1x1x8");
+    PoolSpec idx = max2d({1, 1, 4, 4}, {2});
+    idx.rules = Rules::ONNX;
+    idx.return_indices = true;
+    idx.storage_order = 0;
+    idx.normalize();  // storage_order 0 is the default
+    CHECK(!idx.storage_order);
+    idx.storage_order = 1;
+    CHECK(idx.canonical_name() == "max_pool_f32_nchw_onnx_k2x2_s2x2_p0x0_d1x1_idx_so1_1x1x4x4");
 }

@@ -105,6 +105,8 @@ TEST_CASE("spec fields: values away from the defaults survive the words", "[spec
         const std::string changed = f.member == SpecMember(&PoolSpec::op)       ? "max_pool"
                                     : f.member == SpecMember(&PoolSpec::dtype)  ? ""
                                     : f.member == SpecMember(&PoolSpec::layout) ? "nchw"
+                                    : f.member == SpecMember(&PoolSpec::rules)  ? "onnx"
+                                    : f.member == SpecMember(&PoolSpec::storage_order) ? "1"
                                     : text == "true"                            ? "false"
                                     : text == "false"                           ? "true"
                                     : text == "-7"                              ? "5"

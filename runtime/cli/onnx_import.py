@@ -193,31 +193,40 @@ def kernel_entry(node, attrs, in_shape, args):
     if len(dilations) != r or any(d <= 0 for d in dilations):
         raise Refused(f"attribute 'dilations' {dilations}: need {r} positive values")
     begins, ends = resolve_pads(node, attrs, spatial, kernel, strides, dilations)
-    if begins != ends:
-        why = (f"auto_pad '{attrs['auto_pad']}' pads an odd total" if attrs.get("auto_pad", "NOTSET") != "NOTSET"
-               else "asymmetric 'pads'")
-        raise Refused(f"pads begin {begins} and end {ends} differ ({why}); poolgen pads both sides of a dim alike")
+    for k, b, e in zip(kernel, begins, ends):
+        if b >= k or e >= k:
+            raise Refused(f"attribute 'pads' {begins + ends}: a pad of {max(b, e)} is not smaller than the kernel ({k}), "
+                          "which ONNX requires")
     ceil_mode = bool(attrs.get("ceil_mode", 0))
     entry.update({"kernel": kernel, "stride": strides, "padding": begins, "ceil_mode": ceil_mode})
+    # Where ONNX's rules and PyTorch's give different kernels the entry says "rules": "onnx":
+    # pads unlike at the two ends or larger than half the kernel, dilated averages, a 3D average
+    # over an input smaller than its kernel, and used indices (over the whole tensor).
+    onnx_rules = begins != ends or any(b > k // 2 for k, b in zip(kernel, begins))
+    if begins != ends:
+        entry["padding_end"] = ends
     if op == "MaxPool":
         entry["op"] = "max_pool"
         entry["dilation"] = dilations
-        if attrs.get("storage_order", 0) not in (0, 1):
-            raise Refused("attribute 'storage_order' must be 0 or 1")
+        storage_order = attrs.get("storage_order", 0)
+        if storage_order not in (0, 1):
+            raise Refused(f"attribute 'storage_order' is {storage_order}; ONNX defines 0 (row-major) and 1 (column-major)")
         if len(node.output) > 1 and node.output[1]:
-            raise Refused(f"output 'Indices' ('{node.output[1]}') is used: ONNX's indices count over the "
-                          "whole tensor, poolgen's (PyTorch's) within each plane")
+            onnx_rules = True
+            entry["return_indices"] = True
+            if storage_order:
+                entry["storage_order"] = storage_order
     else:
         entry["op"] = "avg_pool"
         if any(d != 1 for d in dilations):
-            raise Refused(f"attribute 'dilations' {dilations}: poolgen's average pooling has no dilation")
+            onnx_rules = True
+            entry["dilation"] = dilations
+        if r == 3 and any(n < k for n, k in zip(spatial, kernel)):
+            onnx_rules = True
         # ONNX's default is to exclude the padding from the divisor (PyTorch's is to include it).
         entry["count_include_pad"] = bool(attrs.get("count_include_pad", 0))
-    # PyTorch's rule, which poolgen follows: a pad is at most half the kernel.
-    for k, p in zip(kernel, begins):
-        if p > k // 2:
-            raise Refused(f"attribute 'pads' {begins + ends}: a pad of {p} exceeds half the kernel ({k}); "
-                          "poolgen, like PyTorch, allows at most kernel/2")
+    if onnx_rules:
+        entry["rules"] = "onnx"
     return entry
 
 

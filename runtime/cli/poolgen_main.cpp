@@ -174,7 +174,10 @@ int cmd_list(bool as_json, const std::string &device_name) {
         std::cout << "[";
         for (size_t i = 0; i < ks.size(); i++) {
             const Kernel &k = *ks[i];
-            const PoolSpec &s = k.spec();
+            // Effective values: the end padding and ONNX's storage order even where they are defaults.
+            PoolSpec s = k.spec();
+            if (is_windowed(s.op) && s.padding_end.empty()) s.padding_end = s.padding;
+            if (s.onnx_rules() && s.return_indices && !s.storage_order) s.storage_order = 0;
             std::cout << (i ? ",\n " : "\n ") << "{\"name\": \"" << json_escape(k.name()) << "\"";
             for (const SpecField &f : spec_fields()) {
                 if (!listed_for(f, s.op)) continue;
@@ -189,7 +192,7 @@ int cmd_list(bool as_json, const std::string &device_name) {
                     first = false;
                 }
             std::cout << "], \"runs_on\": \"" << runs_on(k, device) << "\", \"set\": \"" << json_escape(k.info().set) << "\", \"schedule\": \"" << json_escape(k.info().schedule)
-                      << "\", \"describe\": \"" << json_escape(s.describe()) << "\"}";
+                      << "\", \"describe\": \"" << json_escape(k.spec().describe()) << "\"}";
         }
         std::cout << (ks.empty() ? "]\n" : "\n]\n");
         return 0;

@@ -45,7 +45,7 @@ int64_t offset(Layout layout, int64_t N, int64_t C, const int64_t *sz, int64_t n
 // and for averages the divisor contribution. Written from PyTorch's formulas (docs/semantics.md).
 struct Window {
     int64_t start, step, count;  // taps, possibly outside [0, n)
-    int64_t pool;                // avg: window size clipped to the padded input
+    int64_t pool;                // avg: taps inside the padded input
     int64_t real;                // avg: taps inside the input
 };
 
@@ -53,17 +53,20 @@ Window window(const PoolSpec &s, int dim /* spatial index, outer first */, int64
     const int64_t n = s.input[2 + dim];
     Window w{};
     if (is_windowed(s.op)) {
-        const int64_t k = s.kernel[dim], st = s.stride[dim], p = s.padding[dim];
-        const int64_t d = s.op == Op::MaxPool ? s.dilation[dim] : 1;
-        w.start = o * st - p;
-        w.step = d;
+        const int64_t k = s.kernel[dim], st = s.stride[dim], pb = s.pad_begin(dim), pe = s.pad_end(dim);
+        w.start = o * st - pb;
+        w.step = s.dilation[dim];
         w.count = k;
         if (s.op == Op::AvgPool) {
-            const int64_t a = w.start;
-            const int64_t b = std::min(a + k, n + p);
-            w.pool = b - a;
-            w.real = std::min(b, n) - std::max(a, int64_t(0));
-            w.count = b - a;  // taps past n + p (ceil-mode overhang) do not exist
+            // Taps past the end padding (a ceil_mode window's overhang) do not exist: they
+            // count in neither divisor. Windows start before n + pe, so the rest is a prefix.
+            w.pool = w.real = 0;
+            for (int64_t j = 0; j < k; j++) {
+                const int64_t pos = w.start + j * w.step;
+                w.pool += pos < n + pe;
+                w.real += pos >= 0 && pos < n;
+            }
+            w.count = w.pool;
         }
     } else {
         const int64_t m = s.output_size[dim];
@@ -111,7 +114,8 @@ void for_each_real_tap(const Geometry &g, const Window win[3], Visit visit) {
     for (int64_t a = 0; a < win[0].count; a++)
         for (int64_t b = 0; b < win[1].count; b++)
             for (int64_t e = 0; e < win[2].count; e++) {
-                const int64_t d = win[0].start + a, h = win[1].start + b, w = win[2].start + e;
+                const int64_t d = win[0].start + a * win[0].step, h = win[1].start + b * win[1].step,
+                              w = win[2].start + e * win[2].step;
                 if (d < 0 || d >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
                 visit(d, h, w);
             }
@@ -122,6 +126,17 @@ int64_t avg_divisor(const PoolSpec &s, const Window win[3]) {
     if (s.divisor_override) return *s.divisor_override;
     if (!s.count_include_pad) return win[0].real * win[1].real * win[2].real;
     return win[0].pool * win[1].pool * win[2].pool;
+}
+
+// max ops' index of input element (n, c, d, h, w): within its plane, row-major (PyTorch); under
+// rules onnx over the whole tensor, the plane's elements row-major (storage_order 0) or with
+// the spatial dims column-major (1).
+int64_t max_index(const PoolSpec &s, const Geometry &g, int64_t n, int64_t c, int64_t d, int64_t h, int64_t w) {
+    const int64_t row_major = (d * g.in[1] + h) * g.in[2] + w;
+    if (!s.onnx_rules()) return row_major;
+    const int64_t plane = g.in[0] * g.in[1] * g.in[2];
+    const int64_t within = s.storage_order.value_or(0) == 1 ? (w * g.in[1] + h) * g.in[0] + d : row_major;
+    return (n * g.C + c) * plane + within;
 }
 
 }  // namespace
@@ -144,7 +159,7 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
                 while (first[i] < 0) first[i] += win[i].step;
             }
             float best = -std::numeric_limits<float>::infinity();
-            int64_t best_index = (first[0] * g.in[1] + first[1]) * g.in[2] + first[2];
+            int64_t best_index = max_index(s, g, n, c, first[0], first[1], first[2]);
             for (int64_t a = 0; a < win[0].count; a++)
                 for (int64_t b = 0; b < win[1].count; b++)
                     for (int64_t e = 0; e < win[2].count; e++) {
@@ -155,7 +170,7 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
                         const float v = input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
                         if (v > best || std::isnan(v)) {
                             best = v;
-                            best_index = (d * g.in[1] + h) * g.in[2] + w;
+                            best_index = max_index(s, g, n, c, d, h, w);
                         }
                     }
             output[dst] = best;
@@ -175,7 +190,9 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
             // PyTorch's channels-first kernel computes 0 + quotient (a -0 quotient gives +0);
             // its channels-last kernel keeps the quotient as it is. Which one runs: see
             // avg_keeps_negative_zero (nhwc 1D/2D with C > 1 and more than one spatial element).
-            const float q = sum / static_cast<float>(avg_divisor(s, win));
+            // A dilated window (rules onnx) may hold no input element: onnxruntime gives 0.
+            const int64_t divisor = avg_divisor(s, win);
+            const float q = divisor == 0 ? 0.0f : sum / static_cast<float>(divisor);
             output[dst] = avg_keeps_negative_zero(s) ? q : 0.0f + q;
         }
     });
@@ -202,7 +219,7 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
         const int64_t divisor = avg_divisor(s, win);
         const size_t dst = static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow));
         // Summation error of any order, plus the final division's half-ulp, in float32 units.
-        (*bounds)[dst] = (static_cast<double>(taps) + 1.0) * FLT_EPSILON * abs_sum / std::fabs(static_cast<double>(divisor)) +
+        (*bounds)[dst] = (static_cast<double>(taps) + 1.0) * FLT_EPSILON * abs_sum / std::fabs(static_cast<double>(divisor ? divisor : 1)) +
                          std::numeric_limits<float>::denorm_min();
     });
     return Status::Ok();

@@ -164,6 +164,7 @@ void read_field(const json &k, const SpecField &f, PoolSpec &s) {
                    [&](Op PoolSpec::*m) { s.*m = get_enum<Op>(v, f, parse_op, op_names()); },
                    [&](DType PoolSpec::*m) { s.*m = get_enum<DType>(v, f, parse_dtype, dtype_names()); },
                    [&](Layout PoolSpec::*m) { s.*m = get_enum<Layout>(v, f, parse_layout, ""); },
+                   [&](Rules PoolSpec::*m) { s.*m = get_enum<Rules>(v, f, parse_rules, ""); },
                    [&](bool PoolSpec::*m) { s.*m = get_bool(v, f.name); },
                    [&](std::optional<int64_t> PoolSpec::*m) { s.*m = get_int(v, f.name); },
                    [&](std::vector<int64_t> PoolSpec::*m) {

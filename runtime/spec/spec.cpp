@@ -39,18 +39,19 @@ std::string join_dims(const std::vector<int64_t> &v, const char *sep) {
     return s;
 }
 
-int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
-    // o = floor((n + 2p - d(k-1) - 1 + (ceil ? s-1 : 0)) / s) + 1, floor toward -inf.
-    int64_t num = n + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t pb, int64_t pe, int64_t d, bool ceil_mode) {
+    // o = floor((n + pb + pe - d(k-1) - 1 + (ceil ? s-1 : 0)) / s) + 1, floor toward -inf.
+    int64_t num = n + pb + pe - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
     int64_t q = num / s;
     if ((num % s != 0) && ((num < 0) != (s < 0))) q -= 1;
     int64_t o = q + 1;
-    // Last-window rule: a window must start inside the input or the left padding.
-    if (ceil_mode && (o - 1) * s >= n + p) o -= 1;
+    // Last-window rule: a window must start inside the input or the begin padding.
+    if (ceil_mode && (o - 1) * s >= n + pb) o -= 1;
     return o;
 }
 
 bool avg_keeps_negative_zero(const PoolSpec &s) {
+    if (s.onnx_rules()) return true;
     if (s.layout != Layout::NHWC || s.input.size() < 3 || s.input.size() > 4 || s.input[1] <= 1) return false;
     int64_t plane = 1;
     for (size_t i = 2; i < s.input.size(); i++) plane *= s.input[i];
@@ -68,8 +69,11 @@ void PoolSpec::normalize() {
         if (stride.empty()) stride = kernel;  // PyTorch: stride=None means stride = kernel
         broadcast(stride, 0);
         broadcast(padding, 0);
+        if (padding_end.size() == 1 && r > 1) padding_end.assign(r, padding_end[0]);
+        if (padding_end == padding) padding_end.clear();
         broadcast(dilation, 1);
     }
+    if (rules == Rules::ONNX && storage_order == 0) storage_order.reset();
     if (op == Op::GlobalMaxPool || op == Op::GlobalAvgPool) output_size.assign(r, 1);
     else if (is_adaptive(op)) broadcast(output_size, 0);
 }
@@ -81,6 +85,8 @@ Status PoolSpec::validate() const {
     if (!parse_dtype(to_string(dtype))) return err("dtype", "is not one of the dtypes (enum value " + std::to_string(int(dtype)) + ")");
     if (!parse_layout(to_string(layout)))
         return err("layout", "is neither nchw nor nhwc (enum value " + std::to_string(int(layout)) + ")");
+    if (!parse_rules(to_string(rules)))
+        return err("rules", "is neither pytorch nor onnx (enum value " + std::to_string(int(rules)) + ")");
     if (input.size() < 3 || input.size() > 5)
         return err("input", "must list N, C and 1 to 3 spatial sizes (3 to 5 entries), got " +
                                 std::to_string(input.size()) + " entries");
@@ -101,6 +107,14 @@ Status PoolSpec::validate() const {
     }
     if (return_indices && !is_max(op))
         return err("return_indices", std::string("only max ops return indices, not ") + to_string(op));
+    if (storage_order) {
+        if (!onnx_rules())
+            return err("storage_order", "applies under \"rules\": \"onnx\" only (PyTorch's indices count within each plane)");
+        if (!return_indices) return err("storage_order", "applies to kernels that return indices");
+        if (*storage_order != 0 && *storage_order != 1)
+            return err("storage_order", "must be 0 (row-major) or 1 (column-major), got " + std::to_string(*storage_order));
+    }
+    const bool onnx = onnx_rules();
 
     // Sample shape "CxHxW" as PyTorch prints it in its messages.
     const std::vector<int64_t> sample(input.begin() + 1, input.end());
@@ -118,13 +132,21 @@ Status PoolSpec::validate() const {
         };
         for (auto [v, f] : {std::pair{&kernel, "kernel"}, {&stride, "stride"}, {&padding, "padding"}, {&dilation, "dilation"}})
             if (Status s = check_len(*v, f); !s.ok()) return s;
+        if (!padding_end.empty()) {
+            if (Status s = check_len(padding_end, "padding_end"); !s.ok()) return s;
+            if (!onnx && padding_end != padding)
+                return err("padding_end", "differs from padding: padding unlike at the two ends of a dim needs \"rules\": "
+                                          "\"onnx\" (PyTorch pads both ends alike)");
+        }
         if (!avg && (divisor_override || !count_include_pad))
             return err(divisor_override ? "divisor_override" : "count_include_pad", "applies to avg_pool only");
         if (!output_size.empty() && op != Op::AdaptiveAvgPool && op != Op::AdaptiveMaxPool)
             return err("output_size", std::string("applies to adaptive ops only, not ") + to_string(op));
         if (avg) {
             for (int64_t d : dilation)
-                if (d != 1) return err("dilation", "avg_pool has no dilation (PyTorch's AvgPool has none)");
+                if (d != 1 && !onnx)
+                    return err("dilation", "avg_pool has no dilation under PyTorch's rules (PyTorch's AvgPool has none; "
+                                           "ONNX's AveragePool has, with \"rules\": \"onnx\")");
             if (divisor_override) {
                 if (r == 1) return err("divisor_override", "is not available for 1D avg_pool (PyTorch's avg_pool1d has none)");
                 if (*divisor_override == 0) return err("divisor_override", "must not be zero");
@@ -149,7 +171,23 @@ Status PoolSpec::validate() const {
                                           dim_note(i, r));
             return Status::Ok();
         };
-        if (r == 1 && op == Op::MaxPool && !return_indices) {
+        if (onnx) {
+            // onnxruntime's rules: every size positive, each pad non-negative and smaller than the kernel.
+            for (size_t i = 0; i < r; i++) {
+                if (kernel[i] <= 0)
+                    return err("kernel", "must be greater than zero, got " + std::to_string(kernel[i]) + dim_note(i, r));
+                if (stride[i] <= 0)
+                    return err("stride", "must be greater than zero, got " + std::to_string(stride[i]) + dim_note(i, r));
+                if (dilation[i] <= 0)
+                    return err("dilation", "must be greater than zero, got " + std::to_string(dilation[i]) + dim_note(i, r));
+                for (auto [p, f] : {std::pair{pad_begin(int(i)), "padding"}, {pad_end(int(i)), "padding_end"}}) {
+                    if (p < 0) return err(f, "must be non-negative, got " + std::to_string(p) + dim_note(i, r));
+                    if (p >= kernel[i])
+                        return err(f, "must be smaller than the kernel (ONNX's rule), got " + std::to_string(p) +
+                                          " and kernel=" + std::to_string(kernel[i]) + dim_note(i, r));
+                }
+            }
+        } else if (r == 1 && op == Op::MaxPool && !return_indices) {
             if (kernel[0] <= 0) return err("kernel", "must be greater than zero, got " + std::to_string(kernel[0]));
             if (stride[0] <= 0) return err("stride", "must be greater than zero, got " + std::to_string(stride[0]));
             if (padding[0] < 0) return err("padding", "must be non-negative, got " + std::to_string(padding[0]));
@@ -174,7 +212,7 @@ Status PoolSpec::validate() const {
             for (size_t i = 0; i < r; i++)
                 if (Status st = pad_bound(i, false); !st.ok()) return st;
         }
-        if (avg && r == 3) {
+        if (avg && r == 3 && !onnx) {
             for (size_t i = 0; i < r; i++)
                 if (input[2 + i] < kernel[i])
                     return err("kernel", "avg_pool 3D needs every input size >= the kernel (PyTorch's avg_pool3d rule): input " +
@@ -184,23 +222,26 @@ Status PoolSpec::validate() const {
         std::vector<int64_t> out = sample;
         bool too_small = false;
         for (size_t i = 0; i < r; i++) {
-            out[1 + i] = pooled_output_size(input[2 + i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode);
+            out[1 + i] = pooled_output_size(input[2 + i], kernel[i], stride[i], pad_begin(int(i)), pad_end(int(i)), dilation[i],
+                                            ceil_mode);
             too_small |= out[1 + i] < 1;
         }
         if (too_small)
             return err("kernel", "output size is too small: input " + fmt_dims(sample) + " gives output " + fmt_dims(out) +
                                      " with kernel " + fmt_dims(kernel) + ", stride " + fmt_dims(stride) + ", padding " +
-                                     fmt_dims(padding) + ", dilation " + fmt_dims(dilation) +
+                                     fmt_dims(padding) + (padding_end.empty() ? "" : " (end " + fmt_dims(padding_end) + ")") +
+                                     ", dilation " + fmt_dims(dilation) +
                                      (ceil_mode ? ", ceil_mode" : "") + "; every output size must be >= 1");
         // poolgen's limit, not PyTorch's: the kernels compute window positions, and for indices flat
         // plane indices, in 32-bit integers. Every term is bounded by kMaxDim-sized factors above, so
         // this int64 arithmetic cannot overflow: d*(k-1) < 2^62, (o-1)*s <= n + 2p + s.
         for (size_t i = 0; i < r; i++) {
-            const int64_t n = input[2 + i], k = kernel[i], st = stride[i], p = padding[i], d = dilation[i];
-            if (n + 2 * p > kMaxDim)
-                return err("padding", "input size plus twice the padding must be at most " + std::to_string(kMaxDim) +
-                                          " (kernels index with 32-bit integers), got " + std::to_string(n) + " + 2*" +
-                                          std::to_string(p) + dim_note(i, r));
+            const int64_t n = input[2 + i], k = kernel[i], st = stride[i], pb = pad_begin(int(i)), pe = pad_end(int(i)),
+                          d = dilation[i];
+            if (n + pb + pe > kMaxDim)
+                return err("padding", "input size plus the padding at both ends must be at most " + std::to_string(kMaxDim) +
+                                          " (kernels index with 32-bit integers), got " + std::to_string(n) + " + " +
+                                          std::to_string(pb) + " + " + std::to_string(pe) + dim_note(i, r));
             const int64_t span = (out[1 + i] - 1) * st + d * (k - 1);
             if (span > kMaxDim)
                 return err(d > 1 ? "dilation" : "kernel",
@@ -210,21 +251,31 @@ Status PoolSpec::validate() const {
         if (return_indices) {
             // Largest flat index (in magnitude) a kernel may form: per dim the largest tap position,
             // the first in-bounds tap of a window in the padding (at most d-1), the last input
-            // element, or the most negative tap (-p).
-            int64_t flat = 0;
-            for (size_t i = 0; i < r; i++) {
-                const int64_t n = input[2 + i], hi = (out[1 + i] - 1) * stride[i] - padding[i] + dilation[i] * (kernel[i] - 1);
-                const int64_t top = std::max({hi, dilation[i] - 1, n - 1, padding[i]});
-                if (flat > (kMaxDim - top) / n)
-                    return err(*std::max_element(dilation.begin(), dilation.end()) > 1 ? "dilation" : "input",
-                               "window taps reach flat plane indices past " + std::to_string(kMaxDim) +
-                                   " (indices are computed with 32-bit integers)");
-                flat = flat * n + top;
+            // element, or the most negative tap (-p). Under rules onnx the index also counts the
+            // planes before (N*C of them), in either storage order.
+            const char *field = *std::max_element(dilation.begin(), dilation.end()) > 1 ? "dilation" : "input";
+            for (int order = 0; order < (onnx ? 2 : 1); order++) {
+                int64_t flat = 0, plane = 1;
+                for (size_t j = 0; j < r; j++) {
+                    const size_t i = order ? r - 1 - j : j;
+                    const int64_t n = input[2 + i],
+                                  hi = (out[1 + i] - 1) * stride[i] - padding[i] + dilation[i] * (kernel[i] - 1);
+                    const int64_t top = std::max({hi, dilation[i] - 1, n - 1, padding[i]});
+                    if (flat > (kMaxDim - top) / n)
+                        return err(field, "window taps reach flat plane indices past " + std::to_string(kMaxDim) +
+                                              " (indices are computed with 32-bit integers)");
+                    flat = flat * n + top;
+                    plane *= n;
+                }
+                if (onnx && (input[0] * input[1] - 1) > (kMaxDim - flat) / plane)
+                    return err(field, "window taps reach tensor indices past " + std::to_string(kMaxDim) +
+                                          " (indices are computed with 32-bit integers)");
             }
         }
     } else {
-        if (!kernel.empty() || !stride.empty() || !padding.empty() || !dilation.empty() || ceil_mode)
+        if (!kernel.empty() || !stride.empty() || !padding.empty() || !padding_end.empty() || !dilation.empty() || ceil_mode)
             return err(!kernel.empty() ? "kernel" : !stride.empty() ? "stride" : !padding.empty() ? "padding"
+                                                       : !padding_end.empty() ? "padding_end"
                                                        : !dilation.empty() ? "dilation" : "ceil_mode",
                        std::string("does not apply to ") + to_string(op) + " (its windows come from output_size)");
         if (divisor_override || !count_include_pad)
@@ -261,9 +312,11 @@ std::vector<int64_t> PoolSpec::output_shape() const {
         const size_t j = static_cast<size_t>(i);
         if (is_windowed(op)) {
             const bool ok = j < kernel.size() && j < stride.size() && j < padding.size() && j < dilation.size() &&
-                            in_range(input[2 + j]) && in_range(kernel[j]) && stride[j] > 0 && stride[j] <= kMaxDim &&
-                            in_range(padding[j]) && in_range(dilation[j]);
-            out[2 + j] = ok ? pooled_output_size(input[2 + j], kernel[j], stride[j], padding[j], dilation[j], ceil_mode) : 0;
+                            (padding_end.empty() || j < padding_end.size()) && in_range(input[2 + j]) && in_range(kernel[j]) &&
+                            stride[j] > 0 && stride[j] <= kMaxDim && in_range(padding[j]) && in_range(pad_end(i)) &&
+                            in_range(dilation[j]);
+            out[2 + j] = ok ? pooled_output_size(input[2 + j], kernel[j], stride[j], padding[j], pad_end(i), dilation[j], ceil_mode)
+                            : 0;
         } else {
             out[2 + j] = j < output_size.size() ? output_size[j] : 0;
         }

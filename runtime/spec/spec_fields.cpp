@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -25,6 +26,7 @@ constexpr EnumName<Op> kOpNames[] = {
 };
 constexpr EnumName<DType> kDTypeNames[] = {{DType::F32, "f32"}};
 constexpr EnumName<Layout> kLayoutNames[] = {{Layout::NCHW, "nchw"}, {Layout::NHWC, "nhwc"}};
+constexpr EnumName<Rules> kRulesNames[] = {{Rules::PyTorch, "pytorch"}, {Rules::ONNX, "onnx"}};
 constexpr EnumName<Device> kDeviceNames[] = {{Device::Auto, "auto"}, {Device::CPU, "cpu"}, {Device::CUDA, "cuda"}};
 
 template <typename E, size_t N>
@@ -68,6 +70,13 @@ std::vector<SpecField> make_table() {
         row("dtype", &PoolSpec::dtype, kAllOps, " ", "_", [](SpecField &f) { f.bad_value = "must be one of {}, got "; }),
         row("layout", &PoolSpec::layout, kAllOps, " ", "_",
             [](SpecField &f) { f.bad_value = "must be \"nchw\" (channels first) or \"nhwc\" (channels last), got "; }),
+        // Shown only when not PyTorch's, so that names and descriptions of PyTorch-rules kernels
+        // stay as they were.
+        row("rules", &PoolSpec::rules, kAllOps, " rules=", "_",
+            [](SpecField &f) {
+                f.bad_value = "must be \"pytorch\" or \"onnx\" (whose pooling rules the kernel follows), got ";
+                f.hidden = [](const PoolSpec &s) { return s.rules == Rules::PyTorch; };
+            }),
         // The input shape closes the canonical name (see canonical_name()).
         row("input", &PoolSpec::input, kAllOps, " in=", "_",
             [](SpecField &f) { f.param = "shape"; f.required = true; f.required_note = " (logical N, C, spatial sizes...)"; }),
@@ -75,9 +84,20 @@ std::vector<SpecField> make_table() {
         // PyTorch: stride=None is the kernel size.
         row("stride", &PoolSpec::stride, kWindowedOps, " s=", "_s", [](SpecField &f) { f.scalar_ok = f.null_is_default = true; }),
         row("padding", &PoolSpec::padding, kWindowedOps, " p=", "_p", [](SpecField &f) { f.scalar_ok = true; }),
-        // avg_pool has no dilation in PyTorch; `list --json` shows its (unit) dilation anyway.
-        row("dilation", &PoolSpec::dilation, op_bit(Op::MaxPool), " d=", "_d",
-            [](SpecField &f) { f.scalar_ok = true; f.listed = kWindowedOps; }),
+        // Empty: the same as padding.
+        row("padding_end", &PoolSpec::padding_end, kWindowedOps, " pe=", "_pe",
+            [](SpecField &f) {
+                f.scalar_ok = f.null_is_default = true;
+                f.hidden = [](const PoolSpec &s) { return s.padding_end.empty(); };
+            }),
+        // avg_pool has no dilation in PyTorch: its names show one only when it is not 1.
+        row("dilation", &PoolSpec::dilation, kWindowedOps, " d=", "_d",
+            [](SpecField &f) {
+                f.scalar_ok = true;
+                f.hidden = [](const PoolSpec &s) {
+                    return s.op == Op::AvgPool && std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t d) { return d == 1; });
+                };
+            }),
         row("ceil_mode", &PoolSpec::ceil_mode, kWindowedOps, " ceil", "_ceil", plain),
         row("count_include_pad", &PoolSpec::count_include_pad, op_bit(Op::AvgPool), " exclude_pad", "_xpad",
             [](SpecField &f) { f.shown_when = false; }),
@@ -86,6 +106,8 @@ std::vector<SpecField> make_table() {
         row("output_size", &PoolSpec::output_size, kAdaptiveSizedOps, " out_size=", "_o",
             [](SpecField &f) { f.required = f.scalar_ok = f.null_entry_is_input = true; }),
         row("return_indices", &PoolSpec::return_indices, kMaxOps, " indices", "_idx", plain),
+        row("storage_order", &PoolSpec::storage_order, kMaxOps, " storage_order=", "_so",
+            [](SpecField &f) { f.null_is_default = true; }),
     };
 }
 
@@ -123,10 +145,12 @@ const char *to_string(Op op) { return name_of(kOpNames, op); }
 const char *to_string(DType dtype) { return name_of(kDTypeNames, dtype); }
 const char *to_string(Layout layout) { return name_of(kLayoutNames, layout); }
 const char *to_string(Device device) { return name_of(kDeviceNames, device); }
+const char *to_string(Rules rules) { return name_of(kRulesNames, rules); }
 std::optional<Op> parse_op(const std::string &s) { return value_of(kOpNames, s); }
 std::optional<DType> parse_dtype(const std::string &s) { return value_of(kDTypeNames, s); }
 std::optional<Layout> parse_layout(const std::string &s) { return value_of(kLayoutNames, s); }
 std::optional<Device> parse_device(const std::string &s) { return value_of(kDeviceNames, s); }
+std::optional<Rules> parse_rules(const std::string &s) { return value_of(kRulesNames, s); }
 std::string op_names(const char *sep) { return names_of(kOpNames, sep); }
 std::string dtype_names(const char *sep) { return names_of(kDTypeNames, sep); }
 
@@ -134,6 +158,7 @@ std::string field_text(const PoolSpec &s, const SpecField &f) {
     return std::visit(FieldVisitor{[&](Op PoolSpec::*m) -> std::string { return to_string(s.*m); },
                               [&](DType PoolSpec::*m) -> std::string { return to_string(s.*m); },
                               [&](Layout PoolSpec::*m) -> std::string { return to_string(s.*m); },
+                              [&](Rules PoolSpec::*m) -> std::string { return to_string(s.*m); },
                               [&](std::vector<int64_t> PoolSpec::*m) { return join_dims(s.*m, "x"); },
                               [&](bool PoolSpec::*m) -> std::string { return s.*m ? "true" : "false"; },
                               [&](std::optional<int64_t> PoolSpec::*m) {
@@ -153,6 +178,7 @@ Status set_field_text(PoolSpec *s, const SpecField &f, const std::string &text) 
     return std::visit(FieldVisitor{[&](Op PoolSpec::*m) { return set_enum(m, parse_op(text)); },
                               [&](DType PoolSpec::*m) { return set_enum(m, parse_dtype(text)); },
                               [&](Layout PoolSpec::*m) { return set_enum(m, parse_layout(text)); },
+                              [&](Rules PoolSpec::*m) { return set_enum(m, parse_rules(text)); },
                               [&](std::vector<int64_t> PoolSpec::*m) {
                                   std::vector<int64_t> v;
                                   std::stringstream ss(text);
@@ -228,7 +254,7 @@ PoolSpec registry_spec(const std::vector<std::string> &words) {
 std::string PoolSpec::describe() const {
     std::string d;
     for (const SpecField &f : spec_fields()) {
-        if (!takes(f, op)) continue;
+        if (!takes(f, op) || (f.hidden && f.hidden(*this))) continue;
         const bool is_flag = std::holds_alternative<bool PoolSpec::*>(f.member);
         const std::string text = field_text(*this, f);
         if (is_flag) {
@@ -243,7 +269,7 @@ std::string PoolSpec::describe() const {
 std::string PoolSpec::canonical_name() const {
     std::string n;
     for (const SpecField &f : spec_fields()) {
-        if (!takes(f, op) || f.member == SpecMember(&PoolSpec::input)) continue;
+        if (!takes(f, op) || f.member == SpecMember(&PoolSpec::input) || (f.hidden && f.hidden(*this))) continue;
         const std::string text = field_text(*this, f);
         if (std::holds_alternative<bool PoolSpec::*>(f.member)) {
             if ((text == "true") == f.shown_when) n += f.name_key;

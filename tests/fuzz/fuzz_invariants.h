@@ -32,11 +32,11 @@ inline bool one_line(const std::string &s) {
 
 // Number of windows by counting starts: start i*s (in padded coordinates) is a window when the
 // dilated window fits in the padded input, or in ceil mode when it still starts inside the
-// input or the left padding and would hold part of the padded input.
-inline int64_t counted_windows(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil) {
-    const int64_t eff = d * (k - 1) + 1, padded = n + 2 * p;
+// input or the begin padding and would hold part of the padded input.
+inline int64_t counted_windows(int64_t n, int64_t k, int64_t s, int64_t pb, int64_t pe, int64_t d, bool ceil) {
+    const int64_t eff = d * (k - 1) + 1, padded = n + pb + pe;
     int64_t last = padded - eff;                                    // floor: the window fits
-    if (ceil) last = std::min(padded - eff + s - 1, n + p - 1);    // ceil: starts before n + p
+    if (ceil) last = std::min(padded - eff + s - 1, n + pb - 1);   // ceil: starts before n + pb
     return last < 0 ? 0 : last / s + 1;
 }
 
@@ -68,15 +68,17 @@ inline void check_valid_spec(const PoolSpec &s) {
         FUZZ_CHECK(s.kernel.size() == size_t(r) && s.stride.size() == size_t(r) && s.padding.size() == size_t(r) &&
                    s.dilation.size() == size_t(r));
         for (int i = 0; i < r; i++) {
-            const int64_t n = s.input[2 + i], k = s.kernel[i], st = s.stride[i], p = s.padding[i], d = s.dilation[i];
-            FUZZ_CHECK(k >= 1 && st >= 1 && p >= 0 && d >= 1);
-            FUZZ_CHECK(out[2 + i] == counted_windows(n, k, st, p, d, s.ceil_mode));
-            FUZZ_CHECK(out[2 + i] == poolgen::pooled_output_size(n, k, st, p, d, s.ceil_mode));
+            const int64_t n = s.input[2 + i], k = s.kernel[i], st = s.stride[i], p = s.pad_begin(i), pe = s.pad_end(i),
+                          d = s.dilation[i];
+            FUZZ_CHECK(k >= 1 && st >= 1 && p >= 0 && pe >= 0 && d >= 1);
+            FUZZ_CHECK(s.onnx_rules() ? (p < k && pe < k) : (p == pe && 2 * p <= k));
+            FUZZ_CHECK(out[2 + i] == counted_windows(n, k, st, p, pe, d, s.ceil_mode));
+            FUZZ_CHECK(out[2 + i] == poolgen::pooled_output_size(n, k, st, p, pe, d, s.ceil_mode));
             // Every window starts inside the input or the left padding ...
             FUZZ_CHECK((out[2 + i] - 1) * st - p < n);
             // ... and an average window always holds a real element (PyTorch divides by it).
-            if (s.op == poolgen::Op::AvgPool) {
-                const int64_t a = (out[2 + i] - 1) * st - p, b = std::min(a + k, n + p);
+            if (s.op == poolgen::Op::AvgPool && d == 1) {
+                const int64_t a = (out[2 + i] - 1) * st - p, b = std::min(a + k, n + pe);
                 FUZZ_CHECK(std::min(b, n) - std::max(a, int64_t(0)) >= 1);
                 FUZZ_CHECK(-p + k >= 1);
             }
@@ -87,6 +89,7 @@ inline void check_valid_spec(const PoolSpec &s) {
         for (int i = 0; i < r; i++) FUZZ_CHECK(out[2 + i] == s.output_size[i]);
     }
     if (s.return_indices) FUZZ_CHECK(poolgen::is_max(s.op));
+    if (s.storage_order) FUZZ_CHECK(s.onnx_rules() && s.return_indices && (*s.storage_order == 0 || *s.storage_order == 1));
     const std::string name = s.canonical_name(), text = s.describe();
     for (char c : name) FUZZ_CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
     FUZZ_CHECK(one_line(text));
@@ -127,8 +130,24 @@ inline void run_reference_if_small(const PoolSpec &s, uint64_t seed) {
         FUZZ_CHECK(idx[o] >= 0);
         // -inf: a real -inf, or a window entirely in padding whose index may lie past the row end.
         if (out[o] == -std::numeric_limits<float>::infinity()) continue;
-        FUZZ_CHECK(idx[o] >= 0 && idx[o] < plane);
-        const int64_t at = nhwc ? (n * plane + idx[o]) * C + c : (n * C + c) * plane + idx[o];
+        // Rules onnx: the index counts the planes before, and its plane may be column-major.
+        int64_t within = idx[o];
+        if (s.onnx_rules()) {
+            FUZZ_CHECK(idx[o] / plane == n * C + c);
+            within = idx[o] % plane;
+            if (s.storage_order == 1) {  // ((w * H) + h) * D + d back to ((d * H) + h) * W + w
+                int64_t rest = within, row = 0;
+                std::vector<int64_t> pos(r);
+                for (int i = 0; i < r; i++) {
+                    pos[i] = rest % s.input[2 + i];
+                    rest /= s.input[2 + i];
+                }
+                for (int i = 0; i < r; i++) row = row * s.input[2 + i] + pos[i];
+                within = row;
+            }
+        }
+        FUZZ_CHECK(within >= 0 && within < plane);
+        const int64_t at = nhwc ? (n * plane + within) * C + c : (n * C + c) * plane + within;
         FUZZ_CHECK(std::memcmp(&in[size_t(at)], &out[o], sizeof(float)) == 0 || (std::isnan(in[size_t(at)]) && std::isnan(out[o])));
     }
 }

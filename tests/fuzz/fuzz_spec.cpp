@@ -59,9 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const int64_t p = in.ConsumeIntegralInRange<int64_t>(-poolgen::kMaxDim, poolgen::kMaxDim);
         const int64_t d = in.ConsumeIntegralInRange<int64_t>(-poolgen::kMaxDim, poolgen::kMaxDim);
         const bool ceil = in.ConsumeBool();
-        const int64_t o = poolgen::pooled_output_size(n, k, s, p, d, ceil);
-        if (n >= 1 && k >= 1 && p >= 0 && d >= 1 && 2 * p <= d * (k - 1) + 1 && o >= 1)
-            FUZZ_CHECK(o == fuzzcheck::counted_windows(n, k, s, p, d, ceil));
+        const int64_t pe = in.ConsumeBool() ? p : in.ConsumeIntegralInRange<int64_t>(0, poolgen::kMaxDim);
+        const int64_t o = poolgen::pooled_output_size(n, k, s, p, pe, d, ceil);
+        if (n >= 1 && k >= 1 && p >= 0 && d >= 1 && p < k && pe < k && o >= 1)
+            FUZZ_CHECK(o == fuzzcheck::counted_windows(n, k, s, p, pe, d, ceil));
         return 0;
     }
     poolgen::PoolSpec s;
@@ -72,12 +73,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     s.kernel = draw_vec(in, 4);
     s.stride = draw_vec(in, 4);
     s.padding = draw_vec(in, 4);
+    if (in.ConsumeIntegralInRange<int>(0, 3) == 0) s.padding_end = draw_vec(in, 4);
     s.dilation = draw_vec(in, 4);
     s.output_size = draw_vec(in, 4);
     s.ceil_mode = in.ConsumeBool();
     s.count_include_pad = in.ConsumeIntegralInRange<int>(0, 3) != 0;
     if (in.ConsumeIntegralInRange<int>(0, 3) == 0) s.divisor_override = draw_int(in);
     s.return_indices = in.ConsumeBool();
+    if (in.ConsumeIntegralInRange<int>(0, 3) == 0) s.rules = poolgen::Rules::ONNX;
+    if (in.ConsumeIntegralInRange<int>(0, 3) == 0) s.storage_order = in.ConsumeIntegralInRange<int64_t>(-1, 2);
     const bool normalize = in.ConsumeIntegralInRange<int>(0, 7) != 0;
     if (normalize) s.normalize();
     const poolgen::Status st = s.validate();

@@ -47,15 +47,20 @@ def import_model(poolgen, model, out, *flags):
 
 
 def node_model(node, shape):
-    """The node alone, reading x and writing y, as onnxruntime runs it."""
+    """The node alone, reading x and writing y (and its indices i where it has them), as
+    onnxruntime runs it."""
     n = onnx.NodeProto()
     n.CopyFrom(node)
+    with_indices = len(node.output) > 1 and node.output[1]
     del n.input[:]
     del n.output[:]
     n.input.append("x")
     n.output.append("y")
-    g = helper.make_graph([n], "one", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if with_indices:
+        n.output.append("i")
+        outputs.append(helper.make_tensor_value_info("i", TensorProto.INT64, None))
+    g = helper.make_graph([n], "one", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], outputs)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)])
     m.ir_version = 9
     opts = ort.SessionOptions()
@@ -69,18 +74,24 @@ def taps(k):
     return int(np.prod(k["kernel"]))
 
 
-def compare_kernel(poolgen, k, node, work, rng):
+def compare_kernel(poolgen, k, node, work, rng, x=None, expected=None):
+    """poolgen's kernel against onnxruntime running `node` on random input, or against the
+    `expected` outputs of input `x` (ONNX's own test cases)."""
     shape = k["input"]
-    # Values on a coarse grid: many ties, exact sums for the averages' bound to be tight.
-    x = (np.round(rng.standard_normal(shape) * 8) / 8).astype(np.float32)
-    expect = node_model(node, shape).run(None, {"x": x})[0]
+    if x is None:
+        # Values on a coarse grid: many ties, exact sums for the averages' bound to be tight.
+        x = (np.round(rng.standard_normal(shape) * 8) / 8).astype(np.float32)
+    outs = expected if expected is not None else node_model(node, shape).run(None, {"x": x})
+    expect = outs[0]
     nhwc = k["layout"] == "nhwc"
     perm = [0] + list(range(2, len(shape))) + [1]
     inv = [0, len(shape) - 1] + list(range(1, len(shape) - 1))
     xin = np.ascontiguousarray(x.transpose(perm)) if nhwc else x
     xp, yp = os.path.join(work, k["name"] + "_x.npy"), os.path.join(work, k["name"] + "_y.npy")
     np.save(xp, xin)
-    r = run([poolgen, "run", k["name"], "--input", xp, "--output", yp, "--device", "cpu"])
+    ip = os.path.join(work, k["name"] + "_i.npy")
+    indices = k.get("return_indices", False)
+    r = run([poolgen, "run", k["name"], "--input", xp, "--output", yp, "--device", "cpu"] + (["--indices", ip] if indices else []))
     if r.returncode != 0:
         check(False, f"{k['name']}: poolgen run failed: {r.stderr.strip()}")
         return
@@ -88,19 +99,73 @@ def compare_kernel(poolgen, k, node, work, rng):
     if nhwc:
         got = got.transpose(inv)
     label = f"{k['name']} (node {node.name})"
-    check(got.shape == expect.shape, f"{label}: shape {got.shape}, onnxruntime {expect.shape}")
+    whose = "the expected output" if expected is not None else "onnxruntime"
+    check(got.shape == expect.shape, f"{label}: shape {got.shape}, {whose} {expect.shape}")
     if got.shape != expect.shape:
         return
+    if indices:
+        got_i = np.load(ip)
+        if nhwc:
+            got_i = got_i.transpose(inv)
+        bad = int(np.sum(got_i != outs[1]))
+        check(bad == 0, f"{label}: {bad} of {got_i.size} indices differ from {whose}")
     if k["op"] in ("max_pool", "global_max_pool"):
         bad = int(np.sum(got != expect))
-        check(bad == 0, f"{label}: {bad} of {got.size} max values differ from onnxruntime")
+        check(bad == 0, f"{label}: {bad} of {got.size} max values differ from {whose}")
     else:
+        if expected is not None:
+            # ONNX's test outputs are rounded (4 digits in some cases): within ONNX's own
+            # tolerance of them, then within the float32 bound of onnxruntime's result.
+            bad = int(np.sum(~np.isclose(got, expect, rtol=1e-3, atol=1e-7)))
+            check(bad == 0, f"{label}: {bad} of {got.size} values beyond ONNX's test tolerance (rtol 1e-3, atol 1e-7)")
+            whose = "onnxruntime"
+            expect = node_model(node, shape).run(None, {"x": x})[0]
         mean_abs = node_model(node, shape).run(None, {"x": np.abs(x)})[0]
         bound = 2 * (taps(k) - 1) * U * mean_abs + 2 * U * np.abs(expect)
         err = np.abs(got.astype(np.float64) - expect)
         worst = float(np.max(err - bound))
-        check(worst <= 0, f"{label}: differs from onnxruntime beyond the bound by {worst:g}")
+        check(worst <= 0, f"{label}: differs from {whose} beyond the bound by {worst:g}")
     print(f"ok   {label}: {got.size} values")
+
+
+# ONNX's own pooling test cases that poolgen refuses, and the words of the refusal.
+NODE_TESTS_REFUSED = {
+    "test_maxpool_2d_uint8": "ONNX element type 2",
+    **{f"test_lppool_{c}": "no Lp pooling yet" for c in
+       ("1d_default", "2d_default", "3d_default", "2d_same_upper", "2d_same_lower", "2d_pads", "2d_strides", "2d_dilations")},
+}
+
+
+def onnx_node_tests(poolgen, models):
+    """ONNX's own pooling node tests (onnx.backend.test.case.node: each a one-node model, its
+    inputs and the outputs ONNX's reference gives), imported one model each. Returns
+    (manifest kernels, {kernel name: (case, input, expected outputs)})."""
+    import warnings
+
+    from onnx.backend.test.case.node import collect_testcases
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = collect_testcases(None)
+    kernels, runs = [], {}
+    pool_ops = ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "LpPool", "GlobalLpPool")
+    for i, case in enumerate(c for c in cases if [n.op_type for n in c.model.graph.node] in [[op] for op in pool_ops]):
+        path = os.path.join(models, case.name + ".onnx")
+        onnx.save(case.model, path)
+        out = os.path.join(models, case.name + ".json")
+        r = run([poolgen, "import", path, "-o", out, "--targets", "cpu", "--prefix", f"ox{i}_"])
+        if case.name in NODE_TESTS_REFUSED:
+            check(r.returncode != 0 and NODE_TESTS_REFUSED[case.name] in r.stderr,
+                  f"{case.name}: expected a refusal naming '{NODE_TESTS_REFUSED[case.name]}': {r.stderr.strip()}")
+            print(f"ok   refused ONNX test {case.name}: {r.stderr.strip().splitlines()[-1][:100]}")
+            continue
+        if r.returncode != 0:
+            check(False, f"ONNX test {case.name}: poolgen import failed: {r.stderr.strip()}")
+            continue
+        (k,) = json.load(open(out))["kernels"]
+        ((inputs, outputs),) = case.data_sets
+        kernels.append(k)
+        runs[k["name"]] = (case, inputs[0], outputs)
+    return kernels, runs
 
 
 def expect_refusal(poolgen, args, fragment, out):
@@ -132,7 +197,9 @@ def main():
           "identical layers max2d_k2s2 and max2d_k2s2_again must share one kernel")
     check(len(cnn["kernels"]) == 5 and all(k["input"][0] == 3 for k in cnn["kernels"]),
           "cnn_small: 5 kernels at batch 3")
-    both = {"version": 1, "kernels": zoo["kernels"] + cnn["kernels"]}
+    node_kernels, node_runs = onnx_node_tests(a.poolgen, models)
+    check(len(node_runs) >= 42, f"ONNX's own pooling tests: {len(node_runs)} imported, expected at least 42")
+    both = {"version": 1, "kernels": zoo["kernels"] + cnn["kernels"] + node_kernels}
     manifest = os.path.join(a.work, "imported.json")
     json.dump(both, open(manifest, "w"), indent=1)
     build = os.path.join(a.work, "build")
@@ -150,16 +217,18 @@ def main():
         for n in onnx.load(path).graph.node:
             nodes[n.name] = n
     rng = np.random.default_rng(5)
-    for k in both["kernels"]:
+    for k in zoo["kernels"] + cnn["kernels"]:
         for name in k["description"].split(" ", 2)[2].split(", "):
             compare_kernel(built, k, nodes[name], a.work, rng)
+    for k in node_kernels:
+        case, x, outputs = node_runs[k["name"]]
+        compare_kernel(built, k, case.model.graph.node[0], a.work, rng, x=x, expected=outputs)
 
     bad = os.path.join(a.work, "refused.json")
     expect_refusal(a.poolgen, [m("bad_lppool")], "node 'lp' (LpPool)", bad)
-    expect_refusal(a.poolgen, [m("bad_asymmetric_pads")], "node 'asym' (MaxPool): pads begin [0, 0] and end [1, 1]", bad)
-    expect_refusal(a.poolgen, [m("bad_pad_over_half")], "node 'bigpad' (AveragePool): attribute 'pads'", bad)
-    expect_refusal(a.poolgen, [m("bad_avg_dilation")], "node 'avgdil' (AveragePool): attribute 'dilations'", bad)
-    expect_refusal(a.poolgen, [m("bad_indices")], "node 'withidx' (MaxPool): output 'Indices'", bad)
+    expect_refusal(a.poolgen, [m("bad_pad_not_below_kernel")],
+                   "node 'bigpad' (AveragePool): attribute 'pads' [2, 0, 0, 0]: a pad of 2 is not smaller than the kernel", bad)
+    expect_refusal(a.poolgen, [m("bad_storage_order")], "node 'order' (MaxPool): attribute 'storage_order' is 2", bad)
     expect_refusal(a.poolgen, [m("bad_no_pool")], "has no pooling node", bad)
     expect_refusal(a.poolgen, [m("bad_opset")], "opset 99", bad)
     expect_refusal(a.poolgen, [m("bad_no_kernel_shape")], "node 'nokernel' (MaxPool): attribute 'kernel_shape' is missing", bad)

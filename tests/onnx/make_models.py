@@ -5,7 +5,9 @@
 
 pool_zoo.onnx     one pooling node per attribute combination poolgen imports, each on its own
                   graph input: 1D/2D/3D, strides, dilations, pads, auto_pad SAME_UPPER/SAME_LOWER/
-                  VALID, ceil_mode, count_include_pad, opsets 11-19, global pools, a shared layer.
+                  VALID, ceil_mode, count_include_pad, global pools, a shared layer; and those
+                  only ONNX's rules allow: pads unlike at the two ends or over half the kernel,
+                  dilated averages, MaxPool's Indices in both storage orders.
 cnn_small.onnx    a small CNN with a dynamic batch dim: conv stem, ResNet-style MaxPool(3, 2, 1),
                   SqueezeNet-style ceil_mode MaxPool, an Inception-style 3x3 s1 branch pool, an SE
                   squeeze (GlobalAveragePool) and a head AveragePool.
@@ -58,12 +60,44 @@ def pool_zoo():
         ("gavg2d", "GlobalAveragePool", [2, 5, 7, 6], {}),
         ("gavg1d", "GlobalAveragePool", [1, 4, 33], {}),
         ("gmax3d", "GlobalMaxPool", [1, 3, 4, 5, 3], {}),
+        # ONNX's rules (the manifest's "rules": "onnx"): pads unlike at the two ends or larger
+        # than half the kernel, dilated averages, 3D averages over inputs smaller than the kernel.
+        ("max2d_asym", "MaxPool", [1, 2, 9, 8], dict(kernel_shape=[3, 3], pads=[0, 1, 2, 2])),
+        ("max2d_same_lower_k2", "MaxPool", [1, 2, 8, 7], dict(kernel_shape=[2, 2], auto_pad="SAME_LOWER")),
+        ("max2d_pad_over_half", "MaxPool", [1, 2, 7, 7], dict(kernel_shape=[3, 3], strides=[2, 2], pads=[2, 2, 2, 2])),
+        ("avg2d_asym_include_ceil", "AveragePool", [1, 3, 10, 9],
+         dict(kernel_shape=[3, 3], strides=[2, 2], pads=[0, 1, 2, 1], count_include_pad=1, ceil_mode=1)),
+        ("avg2d_asym_exclude", "AveragePool", [1, 3, 10, 9], dict(kernel_shape=[3, 3], strides=[2, 2], pads=[2, 0, 1, 2])),
+        ("avg2d_same_upper_even", "AveragePool", [1, 2, 8, 8],
+         dict(kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER", count_include_pad=1)),
+        ("avg2d_pad_over_half", "AveragePool", [1, 2, 7, 8],
+         dict(kernel_shape=[3, 3], strides=[2, 1], pads=[2, 2, 2, 2], count_include_pad=1)),
+        ("avg2d_dil_include", "AveragePool", [1, 2, 10, 11],
+         dict(kernel_shape=[2, 3], strides=[1, 2], dilations=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)),
+        ("avg2d_dil_exclude_ceil", "AveragePool", [1, 2, 10, 11],
+         dict(kernel_shape=[3, 3], strides=[2, 2], dilations=[2, 3], pads=[1, 2, 2, 1], ceil_mode=1)),
+        ("avg1d_dil_no_input_tap", "AveragePool", [1, 2, 4], dict(kernel_shape=[2], dilations=[5], pads=[1, 1])),
+        ("avg3d_dil", "AveragePool", [1, 2, 6, 7, 8], dict(kernel_shape=[2, 2, 3], dilations=[2, 1, 2], count_include_pad=1)),
+        ("avg3d_small_input", "AveragePool", [1, 2, 2, 3, 3],
+         dict(kernel_shape=[3, 3, 3], pads=[1, 1, 1, 1, 1, 1], count_include_pad=1)),
+    ]
+    # MaxPool with its Indices output used: ONNX's whole-tensor indices, both storage orders.
+    with_indices = [
+        ("max2d_idx", [2, 3, 7, 6], dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+        ("max2d_idx_col", [2, 3, 7, 6], dict(kernel_shape=[2, 3], strides=[2, 1], storage_order=1)),
+        ("max1d_idx_col", [2, 2, 9], dict(kernel_shape=[3], strides=[2], pads=[1, 2], storage_order=1)),
+        ("max3d_idx_col", [1, 2, 4, 5, 6], dict(kernel_shape=[2, 2, 3], strides=[1, 2, 2], storage_order=1)),
+        ("max2d_idx_dil", [1, 2, 9, 9], dict(kernel_shape=[2, 2], dilations=[3, 2], pads=[1, 1, 1, 1])),
     ]
     nodes, inputs, outputs = [], [], []
     for name, op, shape, attrs in cases:
         nodes.append(helper.make_node(op, ["x_" + name], ["y_" + name], name=name, **attrs))
         inputs.append(vi("x_" + name, shape))
         outputs.append(vi("y_" + name, None))
+    for name, shape, attrs in with_indices:
+        nodes.append(helper.make_node("MaxPool", ["x_" + name], ["y_" + name, "i_" + name], name=name, **attrs))
+        inputs.append(vi("x_" + name, shape))
+        outputs += [vi("y_" + name, None), helper.make_tensor_value_info("i_" + name, TensorProto.INT64, None)]
     # Two nodes with the same layer: one kernel.
     nodes.append(helper.make_node("MaxPool", ["x_max2d_k2s2"], ["y_shared"], name="max2d_k2s2_again",
                                   kernel_shape=[2, 2], strides=[2, 2]))
@@ -102,12 +136,8 @@ def single(op, attrs, shape=(1, 2, 8, 8), opset=19, name="node"):
 
 def bad_models():
     yield "bad_lppool", single("LpPool", dict(kernel_shape=[2, 2], p=2), name="lp")
-    yield "bad_asymmetric_pads", single("MaxPool", dict(kernel_shape=[3, 3], pads=[0, 0, 1, 1]), name="asym")
-    yield "bad_pad_over_half", single("AveragePool", dict(kernel_shape=[2, 2], pads=[2, 2, 2, 2]), name="bigpad")
-    yield "bad_avg_dilation", single("AveragePool", dict(kernel_shape=[2, 2], dilations=[2, 2]), name="avgdil")
-    indices = model([helper.make_node("MaxPool", ["x"], ["y", "i"], name="withidx", kernel_shape=[2, 2])],
-                    [vi("x", [1, 1, 4, 4])], [vi("y", None), helper.make_tensor_value_info("i", TensorProto.INT64, None)])
-    yield "bad_indices", indices
+    yield "bad_pad_not_below_kernel", single("AveragePool", dict(kernel_shape=[2, 2], pads=[2, 0, 0, 0]), name="bigpad")
+    yield "bad_storage_order", single("MaxPool", dict(kernel_shape=[2, 2], storage_order=2), name="order")
     yield "bad_no_pool", model([helper.make_node("Relu", ["x"], ["y"], name="r")], [vi("x", [1, 2, 3, 3])], [vi("y", None)])
     yield "bad_opset", single("MaxPool", dict(kernel_shape=[2, 2]), opset=99, name="future")
     yield "bad_no_kernel_shape", single("MaxPool", {}, name="nokernel")

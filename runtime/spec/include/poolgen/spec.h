@@ -14,15 +14,21 @@ enum class Op { MaxPool, AvgPool, AdaptiveMaxPool, AdaptiveAvgPool, GlobalMaxPoo
 enum class DType { F32 };
 enum class Layout { NCHW, NHWC };  // channels-first / channels-last, for any spatial rank
 enum class Device { Auto, CPU, CUDA };
+// Whose rules a kernel follows where PyTorch's and ONNX's differ (docs/onnx.md): which pads
+// are allowed (asymmetric, up to kernel-1), dilated average pooling, and max pooling's indices
+// (ONNX: over the whole tensor, in `storage_order`). PyTorch's is the default.
+enum class Rules { PyTorch, ONNX };
 
 const char *to_string(Op op);
 const char *to_string(DType dtype);
 const char *to_string(Layout layout);
 const char *to_string(Device device);
+const char *to_string(Rules rules);
 std::optional<Op> parse_op(const std::string &s);
 std::optional<DType> parse_dtype(const std::string &s);
 std::optional<Layout> parse_layout(const std::string &s);
 std::optional<Device> parse_device(const std::string &s);
+std::optional<Rules> parse_rules(const std::string &s);
 
 bool is_max(Op op);       // max_pool, adaptive_max_pool, global_max_pool
 bool is_adaptive(Op op);  // adaptive_* and global_* (windows from output_size)
@@ -38,22 +44,32 @@ struct PoolSpec {
     Op op = Op::MaxPool;
     DType dtype = DType::F32;
     Layout layout = Layout::NCHW;
+    Rules rules = Rules::PyTorch;
     std::vector<int64_t> input;  // logical N, C, spatial... (NCL, NCHW, NCDHW)
 
     // max_pool / avg_pool; one entry per spatial dim after normalize().
-    std::vector<int64_t> kernel, stride, padding, dilation;
+    // `padding` is each dim's padding before the input; `padding_end` after it, empty when the
+    // same (rules onnx only may differ). avg_pool's dilation is not 1 under rules onnx only.
+    std::vector<int64_t> kernel, stride, padding, padding_end, dilation;
     bool ceil_mode = false;
     bool count_include_pad = true;             // avg_pool
     std::optional<int64_t> divisor_override;   // avg_pool
     bool return_indices = false;               // max ops
+    // Indices under rules onnx count over the whole tensor (N and C included): row-major (0,
+    // the default) or with the spatial dims column-major (1). Absent under rules pytorch.
+    std::optional<int64_t> storage_order;
 
     // adaptive ops: one entry per spatial dim (global ops: all ones after normalize()).
     std::vector<int64_t> output_size;
 
     int rank() const { return static_cast<int>(input.size()) - 2; }  // spatial dims
+    int64_t pad_begin(int dim) const { return padding[dim]; }
+    int64_t pad_end(int dim) const { return padding_end.empty() ? padding[dim] : padding_end[dim]; }
+    bool onnx_rules() const { return rules == Rules::ONNX; }
 
     // Fills PyTorch's defaults: stride = kernel when empty, padding 0, dilation 1,
-    // scalars (one entry) broadcast to every spatial dim, global ops' output_size = 1s.
+    // scalars (one entry) broadcast to every spatial dim, global ops' output_size = 1s; a
+    // padding_end equal to padding is dropped, and so is storage_order 0 under rules onnx.
     void normalize();
 
     // PyTorch's rules, in PyTorch's order; the message names the field and the rule.
@@ -80,15 +96,18 @@ struct PoolSpec {
     bool operator!=(const PoolSpec &other) const { return !(*this == other); }
 };
 
-// PyTorch's pooling output size for one dim (formula plus the ceil-mode last-window rule).
-// Assumes stride > 0 and values within kMaxDim.
-int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode);
+// The pooling output size for one dim: floor (or ceil) of (n + pb + pe - d(k-1) - 1) / s, plus
+// one, and the ceil-mode last-window rule (a window must start inside the input or the begin
+// padding), which PyTorch (pb = pe) and onnxruntime both apply. Assumes stride > 0 and values
+// within kMaxDim.
+int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t pb, int64_t pe, int64_t d, bool ceil_mode);
 
 // avg_pool: whether PyTorch's CPU result is its channels-last kernel's, which stores the
 // quotient as it is (a -0 quotient stays -0), rather than its channels-first kernel's, which
 // stores 0 + quotient (+0). PyTorch takes the channels-last kernel for a channels_last 1D/2D
 // tensor that is not also plain contiguous: more than one channel and more than one spatial
 // element. avg_pool3d has no channels-last CPU kernel in current PyTorch.
+// Under rules onnx the quotient is kept as it is (onnxruntime divides in place).
 bool avg_keeps_negative_zero(const PoolSpec &s);
 
 std::string join_dims(const std::vector<int64_t> &v, const char *sep = "x");

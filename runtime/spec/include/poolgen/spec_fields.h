@@ -25,7 +25,7 @@ constexpr OpSet kAdaptiveSizedOps = op_bit(Op::AdaptiveMaxPool) | op_bit(Op::Ada
 constexpr OpSet kAllOps = kMaxOps | kWindowedOps | kAdaptiveSizedOps | op_bit(Op::GlobalAvgPool);
 
 // Where a field lives in PoolSpec; its alternative is the field's type.
-using SpecMember = std::variant<Op PoolSpec::*, DType PoolSpec::*, Layout PoolSpec::*, std::vector<int64_t> PoolSpec::*,
+using SpecMember = std::variant<Op PoolSpec::*, DType PoolSpec::*, Layout PoolSpec::*, Rules PoolSpec::*, std::vector<int64_t> PoolSpec::*,
                                 bool PoolSpec::*, std::optional<int64_t> PoolSpec::*>;
 
 // An overload set, to visit a SpecMember with one lambda per field type.
@@ -56,11 +56,14 @@ struct SpecField {
     const char *describe_key = "";
     const char *name_key = "";
     bool shown_when = true;
+    // describe() and canonical_name() leave the field out where this holds (a default that
+    // older names never showed).
+    bool (*hidden)(const PoolSpec &) = nullptr;
 };
 
 // Every field, in the order the manifest reader checks them and the printers print them.
 const std::vector<SpecField> &spec_fields();
-constexpr size_t kSpecFieldCount = 13;
+constexpr size_t kSpecFieldCount = 16;
 const SpecField *find_spec_field(const std::string &name);
 
 inline bool takes(const SpecField &f, Op op) { return (f.ops & op_bit(op)) != 0; }
