@@ -128,6 +128,8 @@ def compare_kernel(poolgen, k, node, work, rng, x=None, expected=None):
     print(f"ok   {label}: {got.size} values")
 
 
+POOL_OPS = ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "LpPool", "GlobalLpPool")
+
 # ONNX's own pooling test cases that poolgen refuses, and the words of the refusal.
 NODE_TESTS_REFUSED = {
     "test_maxpool_2d_uint8": "ONNX element type 2",
@@ -147,8 +149,7 @@ def onnx_node_tests(poolgen, models):
         warnings.simplefilter("ignore")
         cases = collect_testcases(None)
     kernels, runs = [], {}
-    pool_ops = ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "LpPool", "GlobalLpPool")
-    for i, case in enumerate(c for c in cases if [n.op_type for n in c.model.graph.node] in [[op] for op in pool_ops]):
+    for i, case in enumerate(c for c in cases if [n.op_type for n in c.model.graph.node] in [[op] for op in POOL_OPS]):
         path = os.path.join(models, case.name + ".onnx")
         onnx.save(case.model, path)
         out = os.path.join(models, case.name + ".json")
@@ -166,6 +167,27 @@ def onnx_node_tests(poolgen, models):
         kernels.append(k)
         runs[k["name"]] = (case, inputs[0], outputs)
     return kernels, runs
+
+
+# Real CNNs the onnx package ships (onnx/backend/test/data/light: the models' graphs with small
+# weights): AlexNet and Inception v1/v2 pad their max pools unlike at the two ends.
+REAL_MODELS = ("bvlc_alexnet", "inception_v1", "inception_v2", "resnet50")
+def real_models(poolgen, work):
+    """Imports each real model; returns (manifest kernels, {kernel name: node})."""
+    light = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+    kernels, nodes = [], {}
+    for name in REAL_MODELS:
+        path = os.path.join(light, f"light_{name}.onnx")
+        manifest = import_model(poolgen, path, os.path.join(work, name + ".json"), "--targets", "cpu", "--prefix", name + "_")
+        pools = [n for n in onnx.load(path).graph.node if n.op_type in POOL_OPS]
+        labels = {(n.name or f"{n.op_type}_{i}"): n for i, n in enumerate(pools)}
+        check(sum(len(k["description"].split(", ")) for k in manifest["kernels"]) == len(pools),
+              f"{name}: every one of its {len(pools)} pooling nodes in a kernel")
+        for k in manifest["kernels"]:
+            kernels.append(k)
+            for label in k["description"].split(" ", 2)[2].split(", "):
+                nodes[(k["name"], label)] = labels[label]
+    return kernels, nodes
 
 
 def expect_refusal(poolgen, args, fragment, out):
@@ -199,7 +221,9 @@ def main():
           "cnn_small: 5 kernels at batch 3")
     node_kernels, node_runs = onnx_node_tests(a.poolgen, models)
     check(len(node_runs) >= 42, f"ONNX's own pooling tests: {len(node_runs)} imported, expected at least 42")
-    both = {"version": 1, "kernels": zoo["kernels"] + cnn["kernels"] + node_kernels}
+    real_kernels, real_nodes = real_models(a.poolgen, a.work)
+    check(any(k.get("padding_end") for k in real_kernels), "real models: Inception's pads unlike at the two ends imported")
+    both = {"version": 1, "kernels": zoo["kernels"] + cnn["kernels"] + node_kernels + real_kernels}
     manifest = os.path.join(a.work, "imported.json")
     json.dump(both, open(manifest, "w"), indent=1)
     build = os.path.join(a.work, "build")
@@ -220,6 +244,8 @@ def main():
     for k in zoo["kernels"] + cnn["kernels"]:
         for name in k["description"].split(" ", 2)[2].split(", "):
             compare_kernel(built, k, nodes[name], a.work, rng)
+    for (name, label), node in real_nodes.items():
+        compare_kernel(built, next(k for k in real_kernels if k["name"] == name), node, a.work, rng)
     for k in node_kernels:
         case, x, outputs = node_runs[k["name"]]
         compare_kernel(built, k, case.model.graph.node[0], a.work, rng, x=x, expected=outputs)
