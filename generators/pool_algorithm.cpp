@@ -367,7 +367,7 @@ Expr windowed_mean(const PoolSpec &s, const Expr &sum, const std::vector<Window>
     const Expr divisor = windowed_divisor(s, w);
     const bool dilated = std::any_of(s.dilation.begin(), s.dilation.end(), [](int64_t d) { return d > 1; });
     // A dilated window (rules onnx) may hold no input element: onnxruntime gives 0.
-    if (s.op == Op::AvgPool && dilated && !s.count_include_pad && !s.divisor_override)
+    if (dilated && !s.count_include_pad && !s.divisor_override)
         return select(divisor == 0, 0.0f, signed_zero(s, sum / cast<float>(divisor)));
     return signed_zero(s, sum / cast<float>(divisor));
 }

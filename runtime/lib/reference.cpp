@@ -219,8 +219,9 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
         const int64_t divisor = avg_divisor(s, win);
         const size_t dst = static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow));
         // Summation error of any order, plus the final division's half-ulp, in float32 units.
-        (*bounds)[dst] = (static_cast<double>(taps) + 1.0) * FLT_EPSILON * abs_sum / std::fabs(static_cast<double>(divisor ? divisor : 1)) +
-                         std::numeric_limits<float>::denorm_min();
+        // A divisor of 0 (a dilated window missing the input) has an exact 0 result.
+        const double scale = std::fabs(static_cast<double>(divisor ? divisor : 1));
+        (*bounds)[dst] = (static_cast<double>(taps) + 1.0) * FLT_EPSILON * abs_sum / scale + std::numeric_limits<float>::denorm_min();
     });
     return Status::Ok();
 }

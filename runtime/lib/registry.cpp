@@ -54,8 +54,8 @@ const Kernel *Registry::find(const PoolSpec &spec_in, Device device, Status *why
             if (o.input.size() == spec.input.size())
                 for (size_t i = 0; i < o.input.size(); i++)
                     score += std::fabs(std::log(double(o.input[i]) / double(spec.input[i])));
-            score += (o.kernel != spec.kernel) + (o.stride != spec.stride) + (o.padding != spec.padding) + (o.padding_end != spec.padding_end) + (o.rules != spec.rules) +
-                     (o.dilation != spec.dilation) + (o.ceil_mode != spec.ceil_mode) + (o.output_size != spec.output_size) +
+            score += (o.kernel != spec.kernel) + (o.stride != spec.stride) + (o.padding != spec.padding) +
+                     (o.padding_end != spec.padding_end) + (o.rules != spec.rules) + (o.dilation != spec.dilation) + (o.ceil_mode != spec.ceil_mode) + (o.output_size != spec.output_size) +
                      (o.return_indices != spec.return_indices);
             ranked.push_back({score, k});
         }

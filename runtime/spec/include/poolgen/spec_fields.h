@@ -25,8 +25,8 @@ constexpr OpSet kAdaptiveSizedOps = op_bit(Op::AdaptiveMaxPool) | op_bit(Op::Ada
 constexpr OpSet kAllOps = kMaxOps | kWindowedOps | kAdaptiveSizedOps | op_bit(Op::GlobalAvgPool);
 
 // Where a field lives in PoolSpec; its alternative is the field's type.
-using SpecMember = std::variant<Op PoolSpec::*, DType PoolSpec::*, Layout PoolSpec::*, Rules PoolSpec::*, std::vector<int64_t> PoolSpec::*,
-                                bool PoolSpec::*, std::optional<int64_t> PoolSpec::*>;
+using SpecMember = std::variant<Op PoolSpec::*, DType PoolSpec::*, Layout PoolSpec::*, Rules PoolSpec::*,
+                                std::vector<int64_t> PoolSpec::*,                                bool PoolSpec::*, std::optional<int64_t> PoolSpec::*>;
 
 // An overload set, to visit a SpecMember with one lambda per field type.
 template <class... F>
