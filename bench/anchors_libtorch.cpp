@@ -85,6 +85,8 @@ public:
             if (d3) at::adaptive_avg_pool3d_out(out, in, s.output_size);
             else at::adaptive_avg_pool2d_out(out, in, s.output_size);
             break;
+        case Op::LpPool:
+        case Op::GlobalLpPool: break;  // make() adds none
         }
     }
     bool result(int slot, Layout layout, std::vector<float> *out) override {
@@ -117,6 +119,10 @@ void set_threads(int n) { at::set_num_threads(n); }
 void make(const PoolSpec &spec, const Buffers &b, std::vector<std::unique_ptr<Impl>> *impls, std::vector<std::string> *notes) {
     if (spec.rank() == 1) {
         notes->push_back("libtorch: skipped: 1D pooling runs the 2D kernel with a unit dim; not benchmarked");
+        return;
+    }
+    if (is_lp(spec.op)) {
+        notes->push_back("libtorch: skipped: Lp pooling has no ATen kernel (torch's lp_pool is composed in Python)");
         return;
     }
     for (Layout l : {Layout::NCHW, Layout::NHWC}) impls->push_back(std::make_unique<AtenPool>(spec, b, l));

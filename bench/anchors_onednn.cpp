@@ -65,6 +65,10 @@ std::optional<Window> window_of(const PoolSpec &s, std::string *why) {
     Window w;
     const int r = s.rank();
     const std::vector<int64_t> out = s.output_shape();
+    if (is_lp(s.op)) {
+        *why = "oneDNN has no Lp pooling";
+        return std::nullopt;
+    }
     if (is_adaptive(s.op)) {
         w.alg = is_max(s.op) ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
         for (int i = 0; i < r; i++) {

@@ -4,6 +4,7 @@
 #include "pool_algorithm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -372,6 +373,50 @@ Expr windowed_mean(const PoolSpec &s, const Expr &sum, const std::vector<Window>
     return signed_zero(s, sum / cast<float>(divisor));
 }
 
+// ---- Lp pooling.
+
+Expr lp_pow(const Expr &x, float y) {
+    // Halide's pow is its own (accurate to a few bits of the mantissa, not IEEE's at 0 and
+    // infinity): taken in double and rounded once to float, which is C's powf nearly always,
+    // with C's special cases written out for y > 0.
+    const bool integer = std::floor(y) == y, odd = integer && std::fmod(y, 2.0f) == 1.0f;
+    const Expr m = abs(x);
+    Expr r = cast<float>(pow(cast<double>(m), Expr(static_cast<double>(y))));
+    r = select(is_inf(m), m, m == 0.0f, Expr(0.0f), r);
+    if (odd) r = select(x < 0.0f, -r, r);
+    if (!integer) r = select(x < 0.0f && !is_inf(x), Expr(std::numeric_limits<float>::quiet_NaN()), r);
+    return select(is_nan(x), x, r);
+}
+
+Func lp_terms(const PoolSpec &s, const Func &input) {
+    Func terms("lp_terms");
+    const std::vector<Var> args = memory_order(s, spatial_vars(s.rank()), Var("c"), Var("n"));
+    const Expr x = Func(input)(args);
+    const Expr b = s.onnx_rules() ? abs(x) : x;
+    const int64_t p = *s.p;
+    // 2 and 3 as PyTorch's pow (x*x, x*x*x); higher orders as C's powf.
+    terms(args) = p == 1 ? b : p == 2 ? b * b : p == 3 ? b * b * b : lp_pow(b, static_cast<float>(p));
+    return terms;
+}
+
+Expr lp_result(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
+    Expr v = sum;
+    if (!s.onnx_rules()) {
+        // PyTorch: avg_pool of the terms (padding 0: the window clipped to the input), a -0
+        // made +0 by sign(q) * relu(|q|), times the kernel's size.
+        int kernel_size = 1;
+        for (int i = 0; i < s.rank(); i++) kernel_size *= s.op == Op::LpPool ? static_cast<int>(s.kernel[i]) : input_size(s, i);
+        Expr clipped = Expr(1);
+        if (s.op == Op::LpPool) clipped = windowed_divisor(s, w);
+        else
+            for (const Window &x : w) clipped = clipped * (x.end - x.first);
+        v = (Expr(0.0f) + sum / cast<float>(clipped)) * static_cast<float>(kernel_size);
+    }
+    if (*s.p == 1) return v;
+    if (*s.p == 2) return sqrt(v);
+    return lp_pow(v, static_cast<float>(1.0 / static_cast<double>(*s.p)));
+}
+
 Expr adaptive_mean(const Expr &sum, const std::vector<Window> &w) {
     Expr mean = sum;
     for (const Window &x : w) mean = mean / cast<float>(x.end - x.first);
@@ -441,6 +486,11 @@ std::vector<Expr> split_result(const PoolSpec &s, const Formulation &form, Pipel
 
 // ---- The whole algorithm.
 
+Expr finish_sum(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
+    if (is_lp(s.op)) return lp_result(s, sum, w);
+    return is_adaptive(s.op) ? adaptive_mean(sum, w) : windowed_mean(s, sum, w);
+}
+
 Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
     const int r = s.rank();
     const bool adaptive = is_adaptive(s.op);
@@ -458,35 +508,36 @@ Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
         taps[i] = win[r - 1 - i];
         pos[i] = tap_position(p.windows[i], taps[i]);
     }
-    if (!adaptive) p.padded = padded_input(s, input, p.windows);
+    // Lp ops sum their terms: every formulation reads them in place of the input.
+    const Func src = is_lp(s.op) ? lp_terms(s, input) : input;
+    if (!adaptive) p.padded = padded_input(s, src, p.windows);
     int all_taps = 1;
     for (const Window &w : p.windows) all_taps *= w.taps;
     std::vector<Expr> start(r);
     for (int i = 0; i < r; i++) start[i] = first_in_bounds_tap(s, i, p.windows[i]);
     if (form.parts_sum && parts_sum_applies(s)) {
         p.split = true;
-        p.result = {adaptive_mean(sum_parts(s, p, input, form.blocks), p.windows)};
+        p.result = {finish_sum(s, sum_parts(s, p, src, form.blocks), p.windows)};
         return p;
     }
     p.split = form.split_chunks > 1 && all_taps > 1;
     if (p.split) {
         p.rows_sum = p.pairs_sum = false;
-        p.result = split_result(s, form, p, input, all_taps, flat_index(s, start, p.c, p.n));
-        if (!is_max(s.op))
-            p.result = {adaptive ? adaptive_mean(p.result[0], p.windows) : windowed_mean(s, p.result[0], p.windows)};
+        p.result = split_result(s, form, p, src, all_taps, flat_index(s, start, p.c, p.n));
+        if (!is_max(s.op)) p.result = {finish_sum(s, p.result[0], p.windows)};
         return p;
     }
-    const Expr v = tap_value(s, input, p.padded, p.windows, taps, pos, p.c, p.n);
+    const Expr v = tap_value(s, src, p.padded, p.windows, taps, pos, p.c, p.n);
 
     if (is_max(s.op) && s.return_indices) {
         p.result = max_with_indices(p.pooled, p.args, v, flat_index(s, start, p.c, p.n), flat_index(s, pos, p.c, p.n));
     } else if (is_max(s.op)) {
         p.result = {form.fused_max ? max_fused(p.pooled, p.args, v) : max_split(p.pooled, p.args, v)};
     } else {
-        const Expr sum = p.pairs_sum ? sum_pairs(s, p.pooled, p.args, input, pair_win, p.c, p.n)
+        const Expr sum = p.pairs_sum ? sum_pairs(s, p.pooled, p.args, src, pair_win, p.c, p.n)
                          : p.rows_sum ? sum_rows(s, p.rowsum, p.pooled, p.padded, p.windows, win, p.spatial, p.c, p.n)
                                       : sum_pytorch(p.pooled, p.args, v);
-        p.result = {adaptive ? adaptive_mean(sum, p.windows) : windowed_mean(s, sum, p.windows)};
+        p.result = {finish_sum(s, sum, p.windows)};
     }
     p.window = p.pairs_sum ? pair_win : win;
     for (const Window &w : p.windows) p.window_taps *= w.taps;

@@ -140,7 +140,23 @@ Halide::Expr adaptive_mean(const Halide::Expr &sum, const std::vector<Window> &w
 // (poolgen::avg_keeps_negative_zero); elsewhere it is added to a zeroed output and becomes +0.
 Halide::Expr signed_zero(const PoolSpec &s, const Halide::Expr &q);
 
+// ---- Lp pooling: a sum of terms, then its root.
+
+// x^y for y > 0 as C's powf gives it (special cases included), y a float as PyTorch and
+// onnxruntime pass it.
+Halide::Expr lp_pow(const Halide::Expr &x, float y);
+// Each input element's term: x^p under PyTorch's rules (its pow: x*x and x*x*x for 2 and 3),
+// |x|^p under ONNX's. The sums read these in place of the input.
+Halide::Func lp_terms(const PoolSpec &s, const Halide::Func &input);
+// The window's result from the sum of its terms: PyTorch's ((0 + sum / clipped window) * kernel
+// size)^(1/p), the clipped window as avg_pool's divisor with padding 0 (a global pool: the
+// plane); ONNX's sum^(1/p). The root is sqrt for p = 2 and nothing for p = 1.
+Halide::Expr lp_result(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w);
+
 // ---- The whole algorithm.
+
+// A window's sum made the op's result: windowed_mean, adaptive_mean or lp_result.
+Halide::Expr finish_sum(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w);
 
 // The formulations a kernel may choose between (knobs sum and maxform): each applies only where
 // it can (rows_sum_applies, pairs_sum_applies; the fused max without indices).

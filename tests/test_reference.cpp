@@ -327,3 +327,69 @@ TEST_CASE("rules onnx: indices count over the whole tensor, row- or column-major
         for (int64_t c = 0; c < 3; c++)
             for (int64_t p = 0; p < 6; p++) CHECK(rl.idx[size_t((n * 6 + p) * 3 + c)] == rc.idx[size_t((n * 3 + c) * 6 + p)]);
 }
+
+namespace {
+
+PoolSpec lp1d(int64_t p, int64_t n, int64_t k, int64_t s, bool ceil, bool onnx = false) {
+    PoolSpec spec;
+    spec.op = Op::LpPool;
+    spec.p = p;
+    spec.input = {1, 1, n};
+    spec.kernel = {k};
+    spec.stride = {s};
+    spec.ceil_mode = ceil;
+    if (onnx) spec.rules = Rules::ONNX;
+    return spec;
+}
+
+}  // namespace
+
+// Values printed by torch 2.15 (F.lp_pool1d) and onnxruntime 1.32 (LpPool) for the same input.
+TEST_CASE("lp: PyTorch's LPPool raises x itself to p and scales an overhanging window by kernel/clipped", "[reference]") {
+    const std::vector<float> x = {1, -2, 3, -4, 5};
+    CHECK(ref(lp1d(1, 5, 2, 2, true), x).out == std::vector<float>{-1, -1, 10});
+    auto r2 = ref(lp1d(2, 5, 2, 2, true), x).out;
+    CHECK(r2 == std::vector<float>{std::sqrt(5.0f), 5, std::sqrt(50.0f)});
+    auto r3 = ref(lp1d(3, 5, 2, 2, true), x).out;
+    CHECK(std::isnan(r3[0]));  // 1 - 8 < 0: pow(-7, 1/3) is NaN
+    CHECK(std::isnan(r3[1]));
+    CHECK(r3[2] == std::pow(250.0f, static_cast<float>(1.0 / 3)));  // 6.2996
+}
+
+TEST_CASE("lp: ONNX's LpPool takes |x|^p and sums the window as it is", "[reference]") {
+    const std::vector<float> x = {1, -2, 3, -4, 5};
+    CHECK(ref(lp1d(1, 5, 2, 2, true, true), x).out == std::vector<float>{3, 7, 5});
+    auto r3 = ref(lp1d(3, 5, 2, 2, true, true), x).out;
+    CHECK(r3 == std::vector<float>{std::pow(9.0f, 1.0f / 3), std::pow(91.0f, 1.0f / 3), std::pow(125.0f, 1.0f / 3)});
+    CHECK(r3[0] == Approx(2.0800838f));
+    CHECK(r3[2] == 5.0000005f);  // powf(125, 0.33333334f), as onnxruntime gives it
+    // Pads count as zeros: [0,1] [-2,3] [-4,5] -> sqrt(1), sqrt(13), sqrt(41).
+    PoolSpec padded = lp1d(2, 5, 2, 2, false, true);
+    padded.padding = {1};
+    CHECK(ref(padded, x).out == std::vector<float>{1, std::sqrt(13.0f), std::sqrt(41.0f)});
+    // Dilated: taps i and i+2.
+    PoolSpec dilated = lp1d(2, 5, 2, 1, false, true);
+    dilated.dilation = {2};
+    CHECK(ref(dilated, x).out == std::vector<float>{std::sqrt(10.0f), std::sqrt(20.0f), std::sqrt(34.0f)});
+}
+
+TEST_CASE("lp: infinities and NaN follow pow's rules", "[reference]") {
+    // -inf + 1 = -inf; PyTorch: (-inf)*2 then pow(-inf, 1/3) = +inf (C's pow); p=2: sqrt(inf).
+    CHECK(ref(lp1d(3, 4, 2, 2, false), {-kInf, 1, 2, 3}).out[0] == kInf);
+    CHECK(ref(lp1d(2, 4, 2, 2, false), {-kInf, 1, 2, 3}).out[0] == kInf);
+    CHECK(std::isnan(ref(lp1d(2, 2, 2, 2, false), {kNaN, 1}).out[0]));
+    CHECK(std::isnan(ref(lp1d(3, 2, 2, 2, false, true), {kInf, -kInf}).out[0]) == false);  // |x|: inf + inf
+    CHECK(std::isnan(ref(lp1d(3, 2, 2, 2, false), {kInf, -kInf}).out[0]));                // inf - inf
+}
+
+TEST_CASE("global lp pooling is lp pooling with the whole plane as the kernel", "[reference]") {
+    PoolSpec g;
+    g.op = Op::GlobalLpPool;
+    g.input = {1, 2, 2, 2};
+    auto r = ref(g, {1, 2, 2, 4, -3, 0, 0, 4});
+    CHECK(r.out == std::vector<float>{5, 5});
+    g.p = 1;
+    CHECK(ref(g, {1, 2, 2, 4, -3, 0, 0, 4}).out == std::vector<float>{9, 1});
+    g.rules = Rules::ONNX;
+    CHECK(ref(g, {1, 2, 2, 4, -3, 0, 0, 4}).out == std::vector<float>{9, 7});
+}

@@ -220,3 +220,57 @@ TEST_CASE("rules onnx: names and descriptions show it, PyTorch-rules names stay 
     idx.storage_order = 1;
     CHECK(idx.canonical_name() == "max_pool_f32_nchw_onnx_k2x2_s2x2_p0x0_d1x1_idx_so1_1x1x4x4");
 }
+
+TEST_CASE("lp ops: p defaults to 2, PyTorch's rules take no padding or dilation, names show p", "[spec]") {
+    using Catch::Matchers::Contains;
+    PoolSpec s;
+    s.op = Op::LpPool;
+    s.input = {1, 3, 9, 8};
+    s.kernel = {3};
+    s.normalize();
+    CHECK(s.p == 2);
+    CHECK(s.validate().ok());
+    CHECK(s.canonical_name() == "lp_pool_f32_nchw_lp2_k3x3_s3x3_p0x0_1x3x9x8");
+    CHECK(s.describe() == "lp_pool f32 nchw in=1x3x9x8 lp=2 k=3x3 s=3x3 p=0x0 -> 1x3x3x2");
+    s.padding = {1, 1};
+    CHECK_THAT(why(s), Contains("field 'padding'") && Contains("LPPool has none") && Contains("\"rules\": \"onnx\""));
+    s.rules = Rules::ONNX;
+    CHECK(s.validate().ok());
+    s.padding = {0, 0};
+    s.rules = Rules::PyTorch;
+    s.dilation = {2, 1};
+    CHECK_THAT(why(s), Contains("field 'dilation'") && Contains("LPPool has none"));
+    s.dilation = {1, 1};
+    for (int64_t bad : {int64_t(0), int64_t(-2), kMaxLpOrder + 1}) {
+        s.p = bad;
+        CHECK_THAT(why(s), Contains("field 'p'") && Contains("from 1 to"));
+    }
+    s.p = kMaxLpOrder;
+    CHECK(s.validate().ok());
+    // p belongs to the lp ops only; the lp ops take no average fields.
+    PoolSpec a = avg({1, 1, 8}, {3});
+    a.p = 2;
+    CHECK_THAT(why(a), Contains("field 'p'") && Contains("lp_pool and global_lp_pool only"));
+    s.p = 2;
+    s.count_include_pad = false;
+    CHECK_THAT(why(s), Contains("field 'count_include_pad'") && Contains("avg_pool only"));
+    // PyTorch's lp_pool3d is an avg_pool3d: an input smaller than the kernel is refused.
+    PoolSpec small;
+    small.op = Op::LpPool;
+    small.input = {1, 1, 2, 4, 4};
+    small.kernel = {3};
+    small.normalize();
+    CHECK_THAT(why(small), Contains("field 'kernel'") && Contains("lp_pool 3D needs"));
+    small.rules = Rules::ONNX;
+    small.ceil_mode = true;
+    CHECK(small.validate().ok());
+    PoolSpec g;
+    g.op = Op::GlobalLpPool;
+    g.input = {2, 4, 7};
+    g.p = 3;
+    g.rules = Rules::ONNX;
+    g.normalize();
+    CHECK(g.validate().ok());
+    CHECK(g.output_shape() == std::vector<int64_t>{2, 4, 1});
+    CHECK(g.canonical_name() == "global_lp_pool_f32_nchw_onnx_lp3_2x4x7");
+}

@@ -12,6 +12,7 @@ import json
 import re
 import sys
 
+MAX_LP_ORDER = 1 << 24  # poolgen::kMaxLpOrder
 POOL_OPS = ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "LpPool", "GlobalLpPool")
 # Opsets of the default domain whose pooling operators this reader knows (1 to 22).
 KNOWN_OPSETS = range(1, 23)
@@ -173,7 +174,15 @@ def kernel_entry(node, attrs, in_shape, args):
     spatial = in_shape[2:]
     r = len(spatial)
     if op in ("LpPool", "GlobalLpPool"):
-        raise Refused(f"op '{op}': poolgen has no Lp pooling yet")
+        # Always ONNX's rules: |x|^p and no rescaling of windows that overhang the input
+        # (PyTorch's LPPool raises x itself to p and scales such windows by kernel/clipped size).
+        order = attrs.get("p", 2)
+        if not isinstance(order, int) or not 1 <= order <= MAX_LP_ORDER:
+            raise Refused(f"attribute 'p' is {order}; poolgen's Lp pooling takes integer orders from 1 to {MAX_LP_ORDER}")
+        entry.update({"rules": "onnx", "p": order})
+    if op == "GlobalLpPool":
+        entry["op"] = "global_lp_pool"
+        return entry
     if op == "GlobalMaxPool":
         entry["op"] = "global_max_pool"
         return entry
@@ -216,6 +225,10 @@ def kernel_entry(node, attrs, in_shape, args):
             entry["return_indices"] = True
             if storage_order:
                 entry["storage_order"] = storage_order
+    elif op == "LpPool":
+        entry["op"] = "lp_pool"
+        if any(d != 1 for d in dilations):
+            entry["dilation"] = dilations
     else:
         entry["op"] = "avg_pool"
         if any(d != 1 for d in dilations):

@@ -1,5 +1,6 @@
 #include "poolgen/reference.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <exception>
@@ -57,7 +58,7 @@ Window window(const PoolSpec &s, int dim /* spatial index, outer first */, int64
         w.start = o * st - pb;
         w.step = s.dilation[dim];
         w.count = k;
-        if (s.op == Op::AvgPool) {
+        if (s.op != Op::MaxPool) {
             // Taps past the end padding (a ceil_mode window's overhang) do not exist: they
             // count in neither divisor. Windows start before n + pe, so the rest is a prefix.
             w.pool = w.real = 0;
@@ -128,6 +129,30 @@ int64_t avg_divisor(const PoolSpec &s, const Window win[3]) {
     return win[0].pool * win[1].pool * win[2].pool;
 }
 
+// lp ops: each tap's term, x^p (PyTorch's input.pow(p): x*x and x*x*x for 2 and 3) or, under
+// rules onnx, |x|^p.
+float lp_term(const PoolSpec &s, float x) {
+    const float b = s.onnx_rules() ? std::fabs(x) : x;
+    switch (*s.p) {
+    case 1: return b;
+    case 2: return b * b;
+    case 3: return b * b * b;
+    default: return std::pow(b, static_cast<float>(*s.p));
+    }
+}
+
+// lp ops: the p-th root of the window's sum. PyTorch's LPPool is avg_pool of x^p (padding 0, so
+// the divisor is the window clipped to the input), sign(q) * relu(|q|) (a -0 becomes +0), times
+// the kernel's size, then pow(1/p) (sqrt for p = 2, nothing for p = 1; a negative base gives
+// NaN). A global lp pool is the same with the whole plane as its kernel. ONNX's: sum^(1/p).
+float lp_result(const PoolSpec &s, float sum, int64_t clipped, int64_t kernel_size) {
+    float v = sum;
+    if (!s.onnx_rules()) v = (0.0f + sum / static_cast<float>(clipped)) * static_cast<float>(kernel_size);
+    if (*s.p == 1) return v;
+    if (*s.p == 2) return std::sqrt(v);
+    return std::pow(v, static_cast<float>(1.0 / static_cast<double>(*s.p)));
+}
+
 // max ops' index of input element (n, c, d, h, w): within its plane, row-major (PyTorch); under
 // rules onnx over the whole tensor, the plane's elements row-major (storage_order 0) or with
 // the spatial dims column-major (1).
@@ -137,6 +162,39 @@ int64_t max_index(const PoolSpec &s, const Geometry &g, int64_t n, int64_t c, in
     const int64_t plane = g.in[0] * g.in[1] * g.in[2];
     const int64_t within = s.storage_order.value_or(0) == 1 ? (w * g.in[1] + h) * g.in[0] + d : row_major;
     return (n * g.C + c) * plane + within;
+}
+
+// lp ops: a bound on |result - exact| for any float32 summation order. The root's argument A
+// (ONNX: the sum of terms; PyTorch: the sum over the clipped count times the kernel size) is
+// off by at most E = (taps + term roundings + 2) * FLT_EPSILON * sum(|x|^p) * scale. x^(1/p) is
+// concave, so the root is off by at most E^(1/p), and by at most E / (p (A - E)^(1 - 1/p)) where
+// A > E; plus two roundings of the root itself. A true sum of either sign within E of zero may
+// give NaN under PyTorch's rules with p > 1 in one order and a number in another: the test data
+// (a 1/8 grid) keep small windows' sums exact.
+double lp_bound(const PoolSpec &s, const Geometry &g, const Window win[3], const float *input, int64_t n, int64_t c) {
+    const double p = static_cast<double>(*s.p);
+    double terms = 0, sum = 0;
+    int64_t taps = 0;
+    for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {
+        const double x = input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
+        const double t = std::pow(s.onnx_rules() ? std::fabs(x) : x, p);
+        terms += std::fabs(t);
+        sum += t;
+        taps++;
+    });
+    double scale = 1;
+    if (!s.onnx_rules()) {
+        int64_t kernel_size = 1;
+        for (int i = 3 - g.r; i < 3; i++) kernel_size *= s.op == Op::LpPool ? s.kernel[i - (3 - g.r)] : g.in[i];
+        scale = static_cast<double>(kernel_size) / static_cast<double>(win[0].pool * win[1].pool * win[2].pool);
+    }
+    const double term_roundings = p <= 3 ? p - 1 : 4;  // products, or pow's few ulps
+    const double e = (static_cast<double>(taps) + term_roundings + 2) * FLT_EPSILON * terms * scale;
+    const double a = std::fabs(sum) * scale, tiny = std::numeric_limits<float>::denorm_min();
+    if (p == 1) return e + FLT_EPSILON * a + tiny;
+    double root_error = std::pow(e, 1 / p);
+    if (a > e) root_error = std::min(root_error, e / (p * std::pow(a - e, 1 - 1 / p)));
+    return root_error + 2 * FLT_EPSILON * std::pow(a + e, 1 / p) + tiny;
 }
 
 }  // namespace
@@ -178,8 +236,15 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
         } else {
             float sum = 0.0f;
             for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {
-                sum += input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
+                const float x = input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
+                sum += is_lp(s.op) ? lp_term(s, x) : x;
             });
+            if (is_lp(s.op)) {
+                int64_t kernel_size = 1;
+                for (int i = 3 - g.r; i < 3; i++) kernel_size *= s.op == Op::LpPool ? s.kernel[i - (3 - g.r)] : g.in[i];
+                output[dst] = lp_result(s, sum, win[0].pool * win[1].pool * win[2].pool, kernel_size);
+                return;
+            }
             if (is_adaptive(s.op)) {
                 // PyTorch divides by one window extent at a time: sum / kd / kh / kw.
                 float mean = sum;
@@ -209,6 +274,10 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
         const int64_t o[3] = {od, oh, ow};
         Window win[3];
         windows(s, g, o, win);
+        if (is_lp(s.op)) {
+            (*bounds)[static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow))] = lp_bound(s, g, win, input, n, c);
+            return;
+        }
         double abs_sum = 0;
         int64_t taps = 0;
         for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {

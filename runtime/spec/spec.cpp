@@ -22,7 +22,9 @@ std::string bad(const char *field, const std::string &rule) {
 
 bool is_max(Op op) { return op == Op::MaxPool || op == Op::AdaptiveMaxPool || op == Op::GlobalMaxPool; }
 bool is_adaptive(Op op) { return !is_windowed(op); }
-bool is_windowed(Op op) { return op == Op::MaxPool || op == Op::AvgPool; }
+bool is_windowed(Op op) { return op == Op::MaxPool || op == Op::AvgPool || op == Op::LpPool; }
+bool is_lp(Op op) { return op == Op::LpPool || op == Op::GlobalLpPool; }
+bool is_global(Op op) { return op == Op::GlobalMaxPool || op == Op::GlobalAvgPool || op == Op::GlobalLpPool; }
 size_t dtype_size(DType dtype) {
     switch (dtype) {
     case DType::F32: return 4;
@@ -74,7 +76,8 @@ void PoolSpec::normalize() {
         broadcast(dilation, 1);
     }
     if (rules == Rules::ONNX && storage_order == 0) storage_order.reset();
-    if (op == Op::GlobalMaxPool || op == Op::GlobalAvgPool) output_size.assign(r, 1);
+    if (is_lp(op) && !p) p = 2;
+    if (is_global(op)) output_size.assign(r, 1);
     else if (is_adaptive(op)) broadcast(output_size, 0);
 }
 
@@ -115,12 +118,20 @@ Status PoolSpec::validate() const {
             return err("storage_order", "must be 0 (row-major) or 1 (column-major), got " + std::to_string(*storage_order));
     }
     const bool onnx = onnx_rules();
+    if (p) {
+        if (!is_lp(op)) return err("p", std::string("applies to lp_pool and global_lp_pool only, not ") + to_string(op));
+        if (*p < 1 || *p > kMaxLpOrder)
+            return err("p", "must be an integer from 1 to " + std::to_string(kMaxLpOrder) + " (the Lp norm's order), got " +
+                                std::to_string(*p));
+    } else if (is_lp(op)) {
+        return err("p", "is required for lp ops (normalize() sets the default 2)");
+    }
 
     // Sample shape "CxHxW" as PyTorch prints it in its messages.
     const std::vector<int64_t> sample(input.begin() + 1, input.end());
 
     if (is_windowed(op)) {
-        const bool avg = op == Op::AvgPool;
+        const bool avg = op == Op::AvgPool, lp = op == Op::LpPool;
         auto check_len = [&](const std::vector<int64_t> &v, const char *field) -> Status {
             if (v.size() != r)
                 return err(field, "must be one integer or a list of " + std::to_string(r) + " (one per spatial dim), got " +
@@ -142,6 +153,16 @@ Status PoolSpec::validate() const {
             return err(divisor_override ? "divisor_override" : "count_include_pad", "applies to avg_pool only");
         if (!output_size.empty() && op != Op::AdaptiveAvgPool && op != Op::AdaptiveMaxPool)
             return err("output_size", std::string("applies to adaptive ops only, not ") + to_string(op));
+        if (lp && !onnx) {
+            for (int64_t x : padding)
+                if (x != 0)
+                    return err("padding", "lp_pool has no padding under PyTorch's rules (PyTorch's LPPool has none; "
+                                          "ONNX's LpPool has, with \"rules\": \"onnx\")");
+            for (int64_t d : dilation)
+                if (d != 1)
+                    return err("dilation", "lp_pool has no dilation under PyTorch's rules (PyTorch's LPPool has none; "
+                                           "ONNX's LpPool has, with \"rules\": \"onnx\")");
+        }
         if (avg) {
             for (int64_t d : dilation)
                 if (d != 1 && !onnx)
@@ -212,10 +233,10 @@ Status PoolSpec::validate() const {
             for (size_t i = 0; i < r; i++)
                 if (Status st = pad_bound(i, false); !st.ok()) return st;
         }
-        if (avg && r == 3 && !onnx) {
+        if ((avg || lp) && r == 3 && !onnx) {  // PyTorch's lp_pool3d is an avg_pool3d
             for (size_t i = 0; i < r; i++)
                 if (input[2 + i] < kernel[i])
-                    return err("kernel", "avg_pool 3D needs every input size >= the kernel (PyTorch's avg_pool3d rule): input " +
+                    return err("kernel", std::string(to_string(op)) + " 3D needs every input size >= the kernel (PyTorch's avg_pool3d rule): input " +
                                              fmt_dims(std::vector<int64_t>(input.begin() + 2, input.end())) + ", kernel " +
                                              fmt_dims(kernel));
         }

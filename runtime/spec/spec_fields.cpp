@@ -23,6 +23,8 @@ constexpr EnumName<Op> kOpNames[] = {
     {Op::AdaptiveAvgPool, "adaptive_avg_pool"},
     {Op::GlobalMaxPool, "global_max_pool"},
     {Op::GlobalAvgPool, "global_avg_pool"},
+    {Op::LpPool, "lp_pool"},
+    {Op::GlobalLpPool, "global_lp_pool"},
 };
 constexpr EnumName<DType> kDTypeNames[] = {{DType::F32, "f32"}};
 constexpr EnumName<Layout> kLayoutNames[] = {{Layout::NCHW, "nchw"}, {Layout::NHWC, "nhwc"}};
@@ -80,6 +82,7 @@ std::vector<SpecField> make_table() {
         // The input shape closes the canonical name (see canonical_name()).
         row("input", &PoolSpec::input, kAllOps, " in=", "_",
             [](SpecField &f) { f.param = "shape"; f.required = true; f.required_note = " (logical N, C, spatial sizes...)"; }),
+        row("p", &PoolSpec::p, kLpOps, " lp=", "_lp", [](SpecField &f) { f.null_is_default = true; }),
         row("kernel", &PoolSpec::kernel, kWindowedOps, " k=", "_k", [](SpecField &f) { f.required = f.scalar_ok = true; }),
         // PyTorch: stride=None is the kernel size.
         row("stride", &PoolSpec::stride, kWindowedOps, " s=", "_s", [](SpecField &f) { f.scalar_ok = f.null_is_default = true; }),
@@ -90,12 +93,12 @@ std::vector<SpecField> make_table() {
                 f.scalar_ok = f.null_is_default = true;
                 f.hidden = [](const PoolSpec &s) { return s.padding_end.empty(); };
             }),
-        // avg_pool has no dilation in PyTorch: its names show one only when it is not 1.
+        // avg_pool and lp_pool have no dilation in PyTorch: their names show one only when it is not 1.
         row("dilation", &PoolSpec::dilation, kWindowedOps, " d=", "_d",
             [](SpecField &f) {
                 f.scalar_ok = true;
                 f.hidden = [](const PoolSpec &s) {
-                    return s.op == Op::AvgPool && std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t d) { return d == 1; });
+                    return (s.op == Op::AvgPool || s.op == Op::LpPool) && std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t d) { return d == 1; });
                 };
             }),
         row("ceil_mode", &PoolSpec::ceil_mode, kWindowedOps, " ceil", "_ceil", plain),

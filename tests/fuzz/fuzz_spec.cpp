@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FuzzedDataProvider in(data, size);
     using poolgen::Op;
     static const Op kOps[] = {Op::MaxPool, Op::AvgPool, Op::AdaptiveMaxPool, Op::AdaptiveAvgPool, Op::GlobalMaxPool,
-                              Op::GlobalAvgPool};
+                              Op::GlobalAvgPool, Op::LpPool, Op::GlobalLpPool};
     if (in.ConsumeBool()) {
         // pooled_output_size's documented domain: stride > 0, every value within kMaxDim.
         const int64_t n = in.ConsumeIntegralInRange<int64_t>(-poolgen::kMaxDim, poolgen::kMaxDim);

@@ -120,8 +120,13 @@ def compare_kernel(poolgen, k, node, work, rng, x=None, expected=None):
             check(bad == 0, f"{label}: {bad} of {got.size} values beyond ONNX's test tolerance (rtol 1e-3, atol 1e-7)")
             whose = "onnxruntime"
             expect = node_model(node, shape).run(None, {"x": x})[0]
-        mean_abs = node_model(node, shape).run(None, {"x": np.abs(x)})[0]
-        bound = 2 * (taps(k) - 1) * U * mean_abs + 2 * U * np.abs(expect)
+        if k["op"] in ("lp_pool", "global_lp_pool"):
+            # Each result's sum of |x|^p is within (taps + 6) U of exact relatively (terms, sum),
+            # so its p-th root within that over p, plus two roundings of the root; both sides.
+            bound = 2 * ((taps(k) + 6) / k.get("p", 2) + 2) * U * np.abs(expect)
+        else:
+            mean_abs = node_model(node, shape).run(None, {"x": np.abs(x)})[0]
+            bound = 2 * (taps(k) - 1) * U * mean_abs + 2 * U * np.abs(expect)
         err = np.abs(got.astype(np.float64) - expect)
         worst = float(np.max(err - bound))
         check(worst <= 0, f"{label}: differs from {whose} beyond the bound by {worst:g}")
@@ -133,8 +138,6 @@ POOL_OPS = ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "LpP
 # ONNX's own pooling test cases that poolgen refuses, and the words of the refusal.
 NODE_TESTS_REFUSED = {
     "test_maxpool_2d_uint8": "ONNX element type 2",
-    **{f"test_lppool_{c}": "no Lp pooling yet" for c in
-       ("1d_default", "2d_default", "3d_default", "2d_same_upper", "2d_same_lower", "2d_pads", "2d_strides", "2d_dilations")},
 }
 
 
@@ -251,7 +254,7 @@ def main():
         compare_kernel(built, k, case.model.graph.node[0], a.work, rng, x=x, expected=outputs)
 
     bad = os.path.join(a.work, "refused.json")
-    expect_refusal(a.poolgen, [m("bad_lppool")], "node 'lp' (LpPool)", bad)
+    expect_refusal(a.poolgen, [m("bad_lppool")], "node 'lp' (LpPool): attribute 'p' is 0", bad)
     expect_refusal(a.poolgen, [m("bad_pad_not_below_kernel")],
                    "node 'bigpad' (AveragePool): attribute 'pads' [2, 0, 0, 0]: a pad of 2 is not smaller than the kernel", bad)
     expect_refusal(a.poolgen, [m("bad_storage_order")], "node 'order' (MaxPool): attribute 'storage_order' is 2", bad)

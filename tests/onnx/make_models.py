@@ -80,6 +80,14 @@ def pool_zoo():
         ("avg3d_dil", "AveragePool", [1, 2, 6, 7, 8], dict(kernel_shape=[2, 2, 3], dilations=[2, 1, 2], count_include_pad=1)),
         ("avg3d_small_input", "AveragePool", [1, 2, 2, 3, 3],
          dict(kernel_shape=[3, 3, 3], pads=[1, 1, 1, 1, 1, 1], count_include_pad=1)),
+        # Lp pooling (always "rules": "onnx": |x|^p, pads as zeros).
+        ("lp2d_p2", "LpPool", [1, 3, 9, 9], dict(kernel_shape=[3, 3], strides=[2, 2], p=2)),
+        ("lp2d_p3_asym_ceil", "LpPool", [1, 3, 10, 9], dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 0, 2, 1], ceil_mode=1, p=3)),
+        ("lp1d_p1_dil", "LpPool", [2, 3, 17], dict(kernel_shape=[3], dilations=[2], pads=[1, 1], p=1)),
+        ("lp2d_p4_same_upper", "LpPool", [1, 2, 8, 8], dict(kernel_shape=[2, 2], auto_pad="SAME_UPPER", p=4)),
+        ("lp3d", "LpPool", [1, 2, 5, 6, 7], dict(kernel_shape=[2, 2, 2], strides=[2, 2, 2])),
+        ("glp2d", "GlobalLpPool", [2, 5, 7, 6], {}),
+        ("glp1d_p3", "GlobalLpPool", [1, 4, 33], dict(p=3)),
     ]
     # MaxPool with its Indices output used: ONNX's whole-tensor indices, both storage orders.
     with_indices = [
@@ -135,14 +143,14 @@ def single(op, attrs, shape=(1, 2, 8, 8), opset=19, name="node"):
 
 
 def bad_models():
-    yield "bad_lppool", single("LpPool", dict(kernel_shape=[2, 2], p=2), name="lp")
+    yield "bad_lppool", single("LpPool", dict(kernel_shape=[2, 2], p=0), name="lp")
     yield "bad_pad_not_below_kernel", single("AveragePool", dict(kernel_shape=[2, 2], pads=[2, 0, 0, 0]), name="bigpad")
     yield "bad_storage_order", single("MaxPool", dict(kernel_shape=[2, 2], storage_order=2), name="order")
     yield "bad_no_pool", model([helper.make_node("Relu", ["x"], ["y"], name="r")], [vi("x", [1, 2, 3, 3])], [vi("y", None)])
     yield "bad_opset", single("MaxPool", dict(kernel_shape=[2, 2]), opset=99, name="future")
     yield "bad_no_kernel_shape", single("MaxPool", {}, name="nokernel")
     mixed = model([helper.make_node("MaxPool", ["x"], ["y"], name="fine", kernel_shape=[2, 2]),
-                   helper.make_node("LpPool", ["x"], ["z"], name="lp_branch", kernel_shape=[2, 2], p=2)],
+                   helper.make_node("LpPool", ["x"], ["z"], name="lp_branch", kernel_shape=[2, 2], p=0)],
                   [vi("x", [1, 2, 8, 8])], [vi("y", None), vi("z", None)])
     yield "mixed_lppool", mixed
     yield "bad_dynamic", single("MaxPool", dict(kernel_shape=[2, 2]), shape=("N", 2, "H", 8), name="dyn")

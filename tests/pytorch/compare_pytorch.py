@@ -39,7 +39,9 @@ from torch_cuda_anchor import in_layout, memory_order  # noqa: E402
 warnings.filterwarnings("ignore")
 torch.set_num_threads(1)
 
-OPS = ["max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool", "global_avg_pool"]
+OPS = ["max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool", "global_avg_pool", "lp_pool",
+       "global_lp_pool"]
+WINDOWED = ("max_pool", "avg_pool", "lp_pool")
 
 
 # ---- Random specs and the PyTorch call each one means.
@@ -57,20 +59,24 @@ def rand_spec(rng, op=None, invalid=False, large=False):
         channels = rng.choice([1, 2, 3, 5, 8, 17])
     e = {"op": op, "layout": rng.choice(["nchw", "nhwc"]),
          "input": [rng.choice([1, 1, 2]), channels] + sp, "targets": ["cpu"]}
-    if op in ("max_pool", "avg_pool"):
+    if op in ("lp_pool", "global_lp_pool"):
+        e["p"] = rng.choice([1, 2, 2, 3, 4] + ([0] if invalid else []))
+    if op in WINDOWED:
         k = [rng.randint(-1 if invalid and rng.random() < 0.1 else 1, min(6, n + 3)) for n in sp]
         s = [rng.randint(rng.choice([-1, 0]) if invalid and rng.random() < 0.2 else 1, 4) for _ in sp]
         p = [rng.randint(-1 if invalid and rng.random() < 0.1 else 0, max(0, kk // 2 + (2 if invalid else 0))) for kk in k]
         e["kernel"] = k if rng.random() < 0.8 or len(set(k)) > 1 else k[0]
         if rng.random() < 0.85:
             e["stride"] = s
+        if op == "lp_pool":  # PyTorch's LPPool has no padding
+            p = [0] * r
         if rng.random() < 0.8 or any(p):
             e["padding"] = p
         e["ceil_mode"] = rng.random() < 0.5
         if op == "max_pool":
             e["dilation"] = [rng.choice([1, 1, 2, 3] + ([0, -1] if invalid and rng.random() < 0.2 else [])) for _ in sp]
             e["return_indices"] = rng.random() < 0.5
-        else:
+        elif op == "avg_pool":
             e["count_include_pad"] = rng.random() < 0.5
             if r >= 2 and rng.random() < 0.35:
                 e["divisor_override"] = rng.choice([1, 2, 3, 7, -1, -2, -5] + ([0] if invalid else []))
@@ -109,7 +115,7 @@ def normalized(e):
         if v is None or v == []:
             return [default] * r
         return [v] * r if isinstance(v, int) else list(v)
-    if e["op"] in ("max_pool", "avg_pool"):
+    if e["op"] in WINDOWED:
         f["kernel"] = per_dim(e["kernel"], None)
         f["stride"] = per_dim(e.get("stride"), None)
         if None in f["stride"]:
@@ -140,6 +146,13 @@ def torch_call(e, x):
         res = getattr(F, f"avg_pool{r}d")(x, f["kernel"], f["stride"], f["padding"], **kw)
     elif op in ("adaptive_avg_pool", "global_avg_pool"):
         res = getattr(F, f"adaptive_avg_pool{r}d")(x, f["output_size"])
+    elif op in ("lp_pool", "global_lp_pool"):
+        # PyTorch has no global Lp pool: it is lp_pool with the whole plane as the kernel.
+        kernel = f["kernel"] if op == "lp_pool" else e["input"][2:]
+        stride = f["stride"] if op == "lp_pool" else kernel
+        if r == 1:
+            kernel, stride = kernel[0], stride[0]
+        res = getattr(F, f"lp_pool{r}d")(x, e.get("p", 2), kernel, stride, ceil_mode=e.get("ceil_mode", False))
     else:
         res = getattr(F, f"adaptive_max_pool{r}d")(x, f["output_size"], return_indices=ri)
     return (res[0], res[1]) if ri else (res, None)
@@ -150,7 +163,7 @@ def torch_call(e, x):
 def cmd_manifest(a):
     rng = random.Random(a.seed)
     weights = {"max_pool": 4, "avg_pool": 4, "adaptive_max_pool": 2, "adaptive_avg_pool": 2,
-               "global_max_pool": 1, "global_avg_pool": 1}
+               "global_max_pool": 1, "global_avg_pool": 1, "lp_pool": 2, "global_lp_pool": 1}
     ops = [o for o, w in weights.items() for _ in range(w)]
     kernels = [dict(e, targets=["cpu"]) for e in EDGE_CASES]
     while len(kernels) < a.count + len(EDGE_CASES):
@@ -218,6 +231,36 @@ def whole_plane_average(e):
     return e["op"] in ("global_avg_pool", "adaptive_avg_pool") and all(v == 1 for v in normalized(e)["output_size"])
 
 
+def lp_bound(e, x):
+    """Lp ops: reference::error_bounds' bound, from PyTorch's own pooling in float64 (logical
+    layout): the root's argument A is off by at most E = (K + term roundings + 2) eps sum|x|^p
+    K/clipped, the root by min(E^(1/p), E / (p (A - E)^(1 - 1/p))) plus two of its roundings."""
+    f = normalized(e)
+    r = len(e["input"]) - 2
+    p = e.get("p", 2)
+    kernel = f["kernel"] if e["op"] == "lp_pool" else e["input"][2:]
+    stride = f["stride"] if e["op"] == "lp_pool" else kernel
+    ksize = int(np.prod(kernel))
+    t = torch.from_numpy(x.astype(np.float64))
+    pool = getattr(F, f"avg_pool{r}d")
+    mean = lambda v: pool(v, kernel, stride, 0, ceil_mode=e.get("ceil_mode", False)) * ksize
+    terms, signed = mean(t.abs() ** p).numpy(), mean(t ** p).numpy()
+    eps = 2.0 ** -23
+    err = (ksize + (p - 1 if p <= 3 else 4) + 2) * eps * terms
+    a = np.abs(signed)
+    # Where a float32 sum can overflow, its order alone decides (as for averages): no bound.
+    overflow = np.isfinite(terms) & (terms > np.finfo(np.float32).max)
+    if p == 1:
+        return err + eps * a, overflow
+    with np.errstate(all="ignore"):
+        root = np.minimum(err ** (1 / p), np.where(a > err, err / (p * np.maximum(a - err, 1e-300) ** (1 - 1 / p)), np.inf))
+        # PyTorch's pow passes 1/p as a float to its vector loop and as a double to its scalar
+        # tail, so the same value's root differs by position: x^(1/p) moves by |ln x| times the
+        # exponent's rounding, relatively (8 ulps for 1/3 at x = 2^72).
+        exponent = np.abs(np.log(a + err)) * abs(float(np.float32(1 / p)) - 1 / p) * (a + err) ** (1 / p)
+        return root + 2 * eps * (a + err) ** (1 / p) + np.nan_to_num(exponent), overflow
+
+
 def cmd_values(a):
     rng = np.random.default_rng(a.seed)
     with open(a.manifest) as fh:
@@ -268,6 +311,14 @@ def cmd_values(a):
                     # Which NaN's payload an average returns is not fixed (docs/semantics.md, Semantics).
                     stats["NaN payload only (average)"] += 1
                     continue
+                if e["op"] in ("lp_pool", "global_lp_pool"):
+                    inv = np.argsort(order)
+                    ol, tl = np.transpose(ours, inv).astype(np.float64), np.transpose(theirs, inv).astype(np.float64)
+                    bound, may_overflow = lp_bound(e, x)
+                    ok = (np.abs(ol - tl) <= bound) | (ol == tl) | (np.isnan(ol) & np.isnan(tl)) | may_overflow
+                    if ok.all():
+                        stats["within bound (lp)"] += 1
+                        continue
                 if whole_plane_average(e):
                     inv = np.argsort(order)
                     ol, tl = np.transpose(ours, inv).astype(np.float64), np.transpose(theirs, inv).astype(np.float64)
@@ -294,7 +345,7 @@ def cmd_values(a):
 # ---- validate
 
 # Which manifest field a PyTorch error message is about (first match wins).
-TORCH_MESSAGE_FIELDS = [("divisor must be not zero", "divisor_override"), ("stride", "stride"), ("pad", "padding"),
+TORCH_MESSAGE_FIELDS = [("norm_type", "p"), ("divisor must be not zero", "divisor_override"), ("stride", "stride"), ("pad", "padding"),
                         ("kernel size should be", "kernel"), ("kernel_size must be", "kernel"), ("dilation", "dilation"),
                         ("Output size is too small", "kernel"), ("Invalid computed output size", "kernel"),
                         ("smaller than kernel size", "kernel"), ("output_size", "output_size"),

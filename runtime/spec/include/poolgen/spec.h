@@ -10,7 +10,9 @@
 
 namespace poolgen {
 
-enum class Op { MaxPool, AvgPool, AdaptiveMaxPool, AdaptiveAvgPool, GlobalMaxPool, GlobalAvgPool };
+// Lp pooling: (sum of x^p over the window)^(1/p), PyTorch's LPPool (rules pytorch) or ONNX's
+// LpPool and GlobalLpPool (rules onnx: |x|^p, pads count as zeros); see docs/semantics.md.
+enum class Op { MaxPool, AvgPool, AdaptiveMaxPool, AdaptiveAvgPool, GlobalMaxPool, GlobalAvgPool, LpPool, GlobalLpPool };
 enum class DType { F32 };
 enum class Layout { NCHW, NHWC };  // channels-first / channels-last, for any spatial rank
 enum class Device { Auto, CPU, CUDA };
@@ -32,11 +34,15 @@ std::optional<Rules> parse_rules(const std::string &s);
 
 bool is_max(Op op);       // max_pool, adaptive_max_pool, global_max_pool
 bool is_adaptive(Op op);  // adaptive_* and global_* (windows from output_size)
-bool is_windowed(Op op);  // max_pool, avg_pool (kernel/stride/padding/...)
+bool is_windowed(Op op);  // max_pool, avg_pool, lp_pool (kernel/stride/padding/...)
+bool is_lp(Op op);        // lp_pool, global_lp_pool
+bool is_global(Op op);    // global_* (output_size all ones)
 size_t dtype_size(DType dtype);
 
 // Largest accepted size or window parameter; larger values are rejected before any arithmetic.
 constexpr int64_t kMaxDim = 2147483647;
+// Largest Lp order: every order up to it is exactly a float32, as is 1/p's rounding of it.
+constexpr int64_t kMaxLpOrder = 16777216;  // 2^24
 // Every buffer must index with 32-bit offsets.
 constexpr int64_t kMaxElements = 2147483647;
 
@@ -58,6 +64,8 @@ struct PoolSpec {
     // Indices under rules onnx count over the whole tensor (N and C included): row-major (0,
     // the default) or with the spatial dims column-major (1). Absent under rules pytorch.
     std::optional<int64_t> storage_order;
+    // lp_pool, global_lp_pool: the norm's order, an integer >= 1 (2 when absent, ONNX's default).
+    std::optional<int64_t> p;
 
     // adaptive ops: one entry per spatial dim (global ops: all ones after normalize()).
     std::vector<int64_t> output_size;

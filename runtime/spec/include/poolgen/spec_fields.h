@@ -20,9 +20,10 @@ namespace poolgen {
 using OpSet = unsigned;
 constexpr OpSet op_bit(Op op) { return 1u << static_cast<unsigned>(op); }
 constexpr OpSet kMaxOps = op_bit(Op::MaxPool) | op_bit(Op::AdaptiveMaxPool) | op_bit(Op::GlobalMaxPool);
-constexpr OpSet kWindowedOps = op_bit(Op::MaxPool) | op_bit(Op::AvgPool);
+constexpr OpSet kWindowedOps = op_bit(Op::MaxPool) | op_bit(Op::AvgPool) | op_bit(Op::LpPool);
+constexpr OpSet kLpOps = op_bit(Op::LpPool) | op_bit(Op::GlobalLpPool);
 constexpr OpSet kAdaptiveSizedOps = op_bit(Op::AdaptiveMaxPool) | op_bit(Op::AdaptiveAvgPool);
-constexpr OpSet kAllOps = kMaxOps | kWindowedOps | kAdaptiveSizedOps | op_bit(Op::GlobalAvgPool);
+constexpr OpSet kAllOps = kMaxOps | kWindowedOps | kAdaptiveSizedOps | kLpOps | op_bit(Op::GlobalAvgPool);
 
 // Where a field lives in PoolSpec; its alternative is the field's type.
 using SpecMember = std::variant<Op PoolSpec::*, DType PoolSpec::*, Layout PoolSpec::*, Rules PoolSpec::*,
@@ -63,7 +64,7 @@ struct SpecField {
 
 // Every field, in the order the manifest reader checks them and the printers print them.
 const std::vector<SpecField> &spec_fields();
-constexpr size_t kSpecFieldCount = 16;
+constexpr size_t kSpecFieldCount = 17;
 const SpecField *find_spec_field(const std::string &name);
 
 inline bool takes(const SpecField &f, Op op) { return (f.ops & op_bit(op)) != 0; }
