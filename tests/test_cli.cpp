@@ -366,7 +366,7 @@ TEST_CASE("cli list --json: every linked kernel with its fields", "[cli]") {
         json doc;
         REQUIRE_NOTHROW(doc = json::parse(r.out));
         REQUIRE(doc.is_array());
-        CHECK(doc.size() == 74);
+        CHECK(doc.size() == 88);
         auto entry = [&](const std::string &name) {
             for (const auto &e : doc)
                 if (e.at("name") == name) return e;
@@ -406,6 +406,17 @@ TEST_CASE("cli list --json: every linked kernel with its fields", "[cli]") {
         CHECK(g.at("op") == "global_avg_pool");
         CHECK(g.at("input") == json({1, 5, 4, 5, 3}));
         CHECK(g.at("output") == json({1, 5, 1, 1, 1}));
+
+        const json lp = entry("lp2d_p2_k3s2_ceil_n2c17_ints_nhwc");
+        CHECK(lp.at("op") == "lp_pool");
+        CHECK(lp.at("p") == 2);
+        CHECK(lp.at("output") == json({2, 17, 4, 4}));
+        CHECK_FALSE(lp.contains("count_include_pad"));
+        const json glp = entry("glp2d_p3_5x6_n2c17_normal_nhwc");
+        CHECK(glp.at("op") == "global_lp_pool");
+        CHECK(glp.at("p") == 3);
+        CHECK_FALSE(glp.contains("kernel"));
+        CHECK_FALSE(mx.contains("p"));
     }
 }
 

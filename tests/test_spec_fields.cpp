@@ -107,6 +107,7 @@ TEST_CASE("spec fields: values away from the defaults survive the words", "[spec
                                     : f.member == SpecMember(&PoolSpec::layout) ? "nchw"
                                     : f.member == SpecMember(&PoolSpec::rules)  ? "onnx"
                                     : f.member == SpecMember(&PoolSpec::storage_order) ? "1"
+                                    : f.member == SpecMember(&PoolSpec::p)             ? "3"
                                     : text == "true"                            ? "false"
                                     : text == "false"                           ? "true"
                                     : text == "-7"                              ? "5"

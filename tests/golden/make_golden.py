@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Generate poolgen's golden fixtures by running real PyTorch.
 
-Run from anywhere with the Debian interpreter (PyTorch 1.13.1 from `python3-torch`):
+Run from anywhere with a Python that has PyTorch 2.15 and numpy (PyPI's wheels):
 
-    apt-get install -y python3-torch python3-numpy
-    /usr/bin/python3 tests/golden/make_golden.py
+    python3 -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.15.0 numpy
+    /tmp/torch/bin/python tests/golden/make_golden.py
 
 Writes, next to this script:
   data/<name>.input.npy    input, <f4, in the kernel's MEMORY layout (nhwc: N,spatial...,C)
@@ -22,6 +22,7 @@ byte-identical files.
 
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -37,7 +38,7 @@ DATA = os.path.join(HERE, "data")
 NAN, INF = float("nan"), float("inf")
 
 OPS = ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool",
-       "global_max_pool", "global_avg_pool")
+       "global_max_pool", "global_avg_pool", "lp_pool", "global_lp_pool")
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -85,13 +86,15 @@ def lst(v, nd):
 
 def entry(name, op, layout, shape, kernel=None, stride=None, padding=0, dilation=1,
           ceil_mode=False, return_indices=True, count_include_pad=True,
-          divisor_override=None, output_size=None):
+          divisor_override=None, output_size=None, p=None):
     """A manifest v1 kernel entry with every field spelled out (lists per spatial dim)."""
     assert op in OPS and layout in ("nchw", "nhwc")
     nd = len(shape) - 2
     e = {"name": name, "op": op, "dtype": "f32", "layout": layout,
          "input": [int(s) for s in shape]}
-    if op in ("max_pool", "avg_pool"):
+    if op in ("lp_pool", "global_lp_pool"):
+        e["p"] = int(p)
+    if op in ("max_pool", "avg_pool", "lp_pool"):
         e["kernel"] = lst(kernel, nd)
         e["stride"] = lst(kernel if stride is None else stride, nd)
         e["padding"] = lst(padding, nd)
@@ -123,6 +126,7 @@ FN = {
     ("adaptive_avg_pool", 1): F.adaptive_avg_pool1d,
     ("adaptive_avg_pool", 2): F.adaptive_avg_pool2d,
     ("adaptive_avg_pool", 3): F.adaptive_avg_pool3d,
+    ("lp_pool", 1): F.lp_pool1d, ("lp_pool", 2): F.lp_pool2d, ("lp_pool", 3): F.lp_pool3d,
 }
 
 
@@ -136,6 +140,11 @@ def torch_run(e, t):
         op, size = "adaptive_max_pool", [1] * nd
     elif op == "global_avg_pool":
         op, size = "adaptive_avg_pool", [1] * nd
+    elif op == "global_lp_pool":
+        # PyTorch has no global Lp pool: lp_pool with the whole plane as the kernel.
+        plane = list(e["input"][2:])
+        e = dict(e, op="lp_pool", kernel=plane, stride=plane, ceil_mode=False)
+        op, size = "lp_pool", None
     else:
         size = e.get("output_size")
     fn = FN[(op, nd)]
@@ -147,6 +156,9 @@ def torch_run(e, t):
         if nd != 1:
             kw["divisor_override"] = e["divisor_override"]
         r = fn(t, e["kernel"], e["stride"], e["padding"], **kw)
+    elif op == "lp_pool":
+        k, st = (e["kernel"][0], e["stride"][0]) if nd == 1 else (e["kernel"], e["stride"])
+        r = fn(t, e["p"], k, st, ceil_mode=e["ceil_mode"])
     elif op == "adaptive_max_pool":
         r = fn(t, size, return_indices=ri)
     else:
@@ -220,7 +232,7 @@ def case(name, op, layout, x, expect=None, expect_idx=None, atol=0.0, **params):
         # Averages: compare with a tolerance that also equates 0.0 and -0.0 (the contiguous
         # avg_pool kernel computes `out = 0; out += sum / divisor`, which turns a -0.0
         # quotient into +0.0; the channels_last kernel keeps -0.0), and note any difference.
-        if op in ("avg_pool", "adaptive_avg_pool", "global_avg_pool"):
+        if op in ("avg_pool", "adaptive_avg_pool", "global_avg_pool", "lp_pool", "global_lp_pool"):
             ok = np.allclose(ycl, y, rtol=1e-6, atol=1e-6, equal_nan=True)
             if ok and not same_bits(ycl, y):
                 nz = int(np.sum((ycl == 0) & (np.signbit(ycl) != np.signbit(y))))
@@ -451,6 +463,32 @@ def valid_cases():
     case("gavg1d_13_c3_ints", "global_avg_pool", "nchw", ints((2, 3, 13), 187))
     case("gavg3d_4x5x3_c5_normal_nhwc", "global_avg_pool", "nhwc", normal((1, 5, 4, 5, 3), 188))
 
+    # ---------------------------------------------------------------- lp pool (PyTorch's LPPool)
+    # x itself to the power p; a window overhanging the input (ceil_mode) scaled by kernel/clipped.
+    x5 = lit([1, -2, 3, -4, 5])
+    case("lp1d_p1_k2s2_ceil_example", "lp_pool", "nchw", x5, p=1, kernel=2, ceil_mode=True,
+         expect=[-1, -1, 10])
+    y, _ = case("lp1d_p3_k2s2_ceil_negative_sums", "lp_pool", "nchw", x5, p=3, kernel=2, ceil_mode=True)
+    assert np.isnan(y[0, 0, 0]) and np.isnan(y[0, 0, 1]) and abs(y[0, 0, 2] - 250 ** (1 / 3)) < 1e-5, y
+    case("lp1d_p2_k4s3_ceil_n2c5_ints_nhwc", "lp_pool", "nhwc", ints((2, 5, 13), 191), p=2,
+         kernel=4, stride=3, ceil_mode=True)
+    case("lp2d_p2_k3s2_ceil_n2c5_ints", "lp_pool", "nchw", ints((2, 5, 11, 10), 192), p=2,
+         kernel=3, stride=2, ceil_mode=True)
+    case("lp2d_p2_k3s2_ceil_n2c17_ints_nhwc", "lp_pool", "nhwc", ints((2, 17, 9, 9), 193), p=2,
+         kernel=3, stride=2, ceil_mode=True)
+    case("lp2d_p3_k2x3_s2x1_c3_normal", "lp_pool", "nchw", normal((1, 3, 8, 9), 194), p=3,
+         kernel=[2, 3], stride=[2, 1])
+    case("lp2d_p4_k2_c5_ints_nhwc", "lp_pool", "nhwc", ints((1, 5, 6, 7), 195), p=4, kernel=2)
+    case("lp2d_p2_k2_special", "lp_pool", "nchw", special((1, 3, 6, 8), 196), p=2, kernel=2)
+    case("lp3d_p2_k2_c3_ints", "lp_pool", "nchw", ints((1, 3, 4, 6, 5), 197), p=2, kernel=2)
+    case("lp3d_p1_k2x3x2_s1x2x2_ceil_c5_ints_nhwc", "lp_pool", "nhwc", ints((1, 5, 4, 7, 5), 198),
+         p=1, kernel=[2, 3, 2], stride=[1, 2, 2], ceil_mode=True)
+    # Global Lp pooling: lp_pool with the whole plane as the kernel.
+    case("glp2d_p2_7x7_c5_ints", "global_lp_pool", "nchw", ints((1, 5, 7, 7), 199), p=2)
+    case("glp2d_p3_5x6_n2c17_normal_nhwc", "global_lp_pool", "nhwc", normal((2, 17, 5, 6), 200), p=3)
+    case("glp1d_p1_13_c3_ints", "global_lp_pool", "nchw", ints((2, 3, 13), 201), p=1)
+    case("glp3d_p2_3x4x5_c3_normal", "global_lp_pool", "nchw", normal((1, 3, 3, 4, 5), 202), p=2)
+
 
 # ============================================================================ invalid cases
 
@@ -475,7 +513,7 @@ def bad(name, field, rule, op, shape, **params):
     x = torch.from_numpy(ints(tuple(shape), 7))
     try:
         torch_run(e, x)
-    except RuntimeError as err:
+    except (RuntimeError, ValueError) as err:  # lp_pool's norm_type check is a ValueError
         msg = str(err)
     else:
         raise AssertionError(f"{name}: PyTorch accepted it")
@@ -585,6 +623,11 @@ def invalid_cases():
     bad("bad_avg3d_input_smaller_than_kernel_one_dim", "kernel",
         "avg_pool3d: input must be at least the kernel on every dim (before padding)",
         "avg_pool", (1, 1, 4, 4, 2), kernel=3, stride=1, padding=1)
+    # lp_pool: norm_type 0; lp_pool3d is an avg_pool3d (input at least the kernel)
+    bad("bad_lp2d_p0", "p", "p must not be 0", "lp_pool", s2, kernel=2, p=0)
+    bad("bad_lp3d_input_smaller_than_kernel", "kernel",
+        "lp_pool3d is avg_pool3d: input must be at least the kernel on every dim",
+        "lp_pool", (1, 1, 2, 4, 4), kernel=3, ceil_mode=True, p=2)
     # adaptive: negative output_size
     bad("bad_aavg2d_output_size_negative", "output_size", "output_size must be >= 0",
         "adaptive_avg_pool", s2, output_size=[-1, 2])
@@ -600,23 +643,27 @@ def invalid_cases():
         "adaptive_max_pool", (1, 1, 4, 4, 4), output_size=[-3, 1, 1])
 
 
+# 1.13: "pad should be at most half of kernel size"; 2.x: "... smaller than or equal to half ...".
+PAD_HALF = re.compile(r"pad should be (at most|smaller than or equal to) half of kernel size")
+
+
 def check_version_differences():
-    """Dilated max pooling with padding over half the raw kernel: assert 1.13 rejects it (so
-    the note above stays true; PyTorch 2.15 rejects it too); recorded nowhere."""
+    """Dilated max pooling with padding over half the raw kernel: assert PyTorch rejects it (1.13
+    and 2.15 both do, with different words), so the note above stays true; recorded nowhere."""
     x = torch.zeros(1, 1, 9, 9)
     for k, d, p in ((3, 2, 2), (2, 3, 2)):
         try:
             F.max_pool2d(x, k, 1, p, d)
         except RuntimeError as err:
-            assert "pad should be at most half of kernel size" in str(err), err
+            assert PAD_HALF.search(str(err)), err
         else:
-            raise AssertionError(f"1.13 accepted max_pool2d k={k} d={d} p={p}")
+            raise AssertionError(f"PyTorch {torch.__version__} accepted max_pool2d k={k} d={d} p={p}")
         try:
             F.max_pool1d(x[0], k, 1, p, d, return_indices=True)
         except RuntimeError as err:
-            assert "pad should be at most half of kernel size" in str(err), err
+            assert PAD_HALF.search(str(err)), err
         else:
-            raise AssertionError(f"1.13 accepted max_pool1d k={k} d={d} p={p}")
+            raise AssertionError(f"PyTorch {torch.__version__} accepted max_pool1d k={k} d={d} p={p}")
 
 
 # ============================================================================ main
@@ -627,8 +674,8 @@ def write_json(path, text):
 
 
 def main():
-    if not torch.__version__.startswith("1.13"):
-        print(f"warning: fixtures were made with PyTorch 1.13.1, this is {torch.__version__}",
+    if not torch.__version__.startswith("2.15"):
+        print(f"warning: fixtures were made with PyTorch 2.15.0, this is {torch.__version__}",
               file=sys.stderr)
     os.makedirs(DATA, exist_ok=True)
     for fn in sorted(os.listdir(DATA)):     # drop fixtures of cases that no longer exist
