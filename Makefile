@@ -29,7 +29,7 @@ HALIDE_DIR = $(shell $(PY) -c 'import halide, os; print(os.path.join(os.path.dir
 TOOLPATH   = $(VENV)/bin:$(PATH)
 CMAKE      = PATH="$(TOOLPATH)" cmake
 
-.PHONY: demo test build install env deps cross-deps opencl-deps configure clean
+.PHONY: demo test build install env deps cross-deps opencl-deps configure clean anchors
 
 deps: $(STAMP)
 
@@ -61,6 +61,23 @@ cross-deps:
 
 opencl-deps:
 	$(call optional_apt,$(APT_OPENCL_PACKAGES),gpu_schedules.opencl)
+
+# Today's anchors for `poolgen bench` (not part of `make test`; about 1.3 GB): oneDNN 3.2 with
+# GNU OpenMP (the newest oneDNN wheel with a plain CPU runtime: the 2026.x onednn wheels are the
+# SYCL build, whose CPU engine needs a SYCL device and adds about 9 us a call) and libtorch
+# 2.15 (the torch wheel's C++ libraries, with the two CUDA runtime libraries libtorch_cpu.so
+# links), into $(ANCHORS), outside the venv's import path. Every later configure finds them.
+ANCHORS     := $(VENV)/anchors
+ANCHORS_PIP := onednn-devel-cpu-gomp==2023.2.0 onednn-cpu-gomp==2023.2.0 torch==2.15.0 \
+               nvidia-cuda-runtime==13.2.86 nvidia-cuda-cupti==13.2.86
+ANCHORS_STAMP := $(ANCHORS)/.poolgen-anchors-dnnl3.2-torch2.15
+
+anchors: $(ANCHORS_STAMP)
+
+$(ANCHORS_STAMP): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --prefix "$(ANCHORS)" $(foreach p,$(ANCHORS_PIP),"$(p)")
+	@touch $@
+	@echo "poolgen: anchors installed in $(ANCHORS); the next make build compiles the bench's anchor modules against them"
 
 # Tests build a second kernel set (PyTorch's golden cases); user manifests skip them.
 TESTS ?= $(if $(filter $(abspath configs/default.json),$(abspath $(MANIFEST))),ON,OFF)

@@ -1,4 +1,4 @@
-// oneDNN anchor (Debian libdnnl-dev 2.6): its pooling primitive in the plain layouts and in its
+// oneDNN anchor (oneDNN 3.x from `make anchors`, else Debian libdnnl-dev 2.6): its pooling primitive in the plain layouts and in its
 // blocked layout (nChw16c), plus the reorders a user with plain data pays to use the blocked
 // one, timed apart. Built as a module that `poolgen bench` dlopens.
 #include <omp.h>
@@ -106,6 +106,13 @@ std::optional<Window> window_of(const PoolSpec &s, std::string *why) {
     return w;
 }
 
+// oneDNN 3.x (make anchors) renamed 2.x's pooling_v2_forward, the one with dilation.
+#if DNNL_VERSION_MAJOR >= 3
+using PoolingPrimitive = dnnl::pooling_forward;
+#else
+using PoolingPrimitive = dnnl::pooling_v2_forward;
+#endif
+
 // One pooling primitive on rotating buffers in one memory format.
 class Pool : public Impl {
 public:
@@ -116,10 +123,15 @@ public:
         memory::dims out(o.begin(), o.end());
         in_md_ = memory::desc(in, memory::data_type::f32, fmt);
         out_md_ = memory::desc(out, memory::data_type::f32, fmt);
-        dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, w.alg, in_md_, out_md_, w.stride, w.kernel,
-                                          w.dilation, w.pad_l, w.pad_r);
-        pd_ = dnnl::pooling_v2_forward::primitive_desc(d, engine());
-        prim_ = dnnl::pooling_v2_forward(pd_);
+#if DNNL_VERSION_MAJOR >= 3
+        pd_ = PoolingPrimitive::primitive_desc(engine(), dnnl::prop_kind::forward_inference, w.alg, in_md_, out_md_, w.stride,
+                                               w.kernel, w.dilation, w.pad_l, w.pad_r);
+#else
+        PoolingPrimitive::desc d(dnnl::prop_kind::forward_inference, w.alg, in_md_, out_md_, w.stride, w.kernel, w.dilation,
+                                 w.pad_l, w.pad_r);
+        pd_ = PoolingPrimitive::primitive_desc(d, engine());
+#endif
+        prim_ = PoolingPrimitive(pd_);
         stream_ = dnnl::stream(engine());
         for (int i = 0; i < b.slots; i++) {
             if (blocked) {
@@ -167,7 +179,7 @@ private:
     int rank_;
     std::string tag_name_;
     memory::desc in_md_, out_md_;
-    dnnl::pooling_v2_forward::primitive_desc pd_;
+    PoolingPrimitive::primitive_desc pd_;
     dnnl::primitive prim_;
     dnnl::stream stream_;
     std::vector<memory> in_mem_, out_mem_;
