@@ -1,7 +1,7 @@
-// libtorch anchor (libtorch 2.x from `make anchors`, else Debian libtorch-dev 1.13): ATen's CPU pooling in NCHW and channels-last,
-// through the at::*_out variants on preallocated outputs (libtorch 1.13 otherwise allocates
-// per call, and page faults dominate large batches). Built as a module that `poolgen bench`
-// dlopens.
+// libtorch anchor (libtorch 2.x from `make anchors`, else Debian libtorch-dev 1.13): ATen's CPU
+// pooling in NCHW and channels-last, through the at::*_out variants on preallocated outputs
+// (libtorch 1.13 otherwise allocates per call, and page faults dominate large batches). Built as
+// a module that `poolgen bench` dlopens.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/adaptive_avg_pool2d.h>

@@ -1,6 +1,7 @@
-// oneDNN anchor (oneDNN 3.x from `make anchors`, else Debian libdnnl-dev 2.6): its pooling primitive in the plain layouts and in its
-// blocked layout (nChw16c), plus the reorders a user with plain data pays to use the blocked
-// one, timed apart. Built as a module that `poolgen bench` dlopens.
+// oneDNN anchor (oneDNN 3.x from `make anchors`, else Debian libdnnl-dev 2.6): its pooling
+// primitive in the plain layouts and in its blocked layout (nChw16c), plus the reorders a user
+// with plain data pays to use the blocked one, timed apart. Built as a module that
+// `poolgen bench` dlopens.
 #include <omp.h>
 
 #include <algorithm>

@@ -275,7 +275,8 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
         Window win[3];
         windows(s, g, o, win);
         if (is_lp(s.op)) {
-            (*bounds)[static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow))] = lp_bound(s, g, win, input, n, c);
+            const size_t dst = static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow));
+            (*bounds)[dst] = lp_bound(s, g, win, input, n, c);
             return;
         }
         double abs_sum = 0;

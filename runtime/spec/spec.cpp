@@ -236,7 +236,8 @@ Status PoolSpec::validate() const {
         if ((avg || lp) && r == 3 && !onnx) {  // PyTorch's lp_pool3d is an avg_pool3d
             for (size_t i = 0; i < r; i++)
                 if (input[2 + i] < kernel[i])
-                    return err("kernel", std::string(to_string(op)) + " 3D needs every input size >= the kernel (PyTorch's avg_pool3d rule): input " +
+                    return err("kernel", std::string(to_string(op)) +
+                                             " 3D needs every input size >= the kernel (PyTorch's avg_pool3d rule): input " +
                                              fmt_dims(std::vector<int64_t>(input.begin() + 2, input.end())) + ", kernel " +
                                              fmt_dims(kernel));
         }

@@ -98,7 +98,8 @@ std::vector<SpecField> make_table() {
             [](SpecField &f) {
                 f.scalar_ok = true;
                 f.hidden = [](const PoolSpec &s) {
-                    return (s.op == Op::AvgPool || s.op == Op::LpPool) && std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t d) { return d == 1; });
+                    const bool no_dilation = s.op == Op::AvgPool || s.op == Op::LpPool;
+                    return no_dilation && std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t d) { return d == 1; });
                 };
             }),
         row("ceil_mode", &PoolSpec::ceil_mode, kWindowedOps, " ceil", "_ceil", plain),
