@@ -115,6 +115,7 @@ public:
         st.batch = static_cast<int>(s.input[0]);
         st.window_taps = p.window_taps;
         if (!adaptive) st.padded = p.padded;
+        st.padded_everywhere = !adaptive && poolgen::algorithm::any_check(p.windows);
         st.padded_plane_elements = st.channels_last ? s.input[1] : 1;
         for (int i = 0; i < r; i++) {  // saturates at 2^40: only compared with a small limit
             const int64_t extent = s.input[2 + i] + (adaptive ? 0 : s.pad_begin(i) + s.pad_end(i) + s.stride[i]);  // < 2^33

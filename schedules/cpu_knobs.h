@@ -257,6 +257,11 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         k.interleave = 1;
         k.reduce = Reduce::Inner;
         k.tasks = static_cast<int>(std::clamp<int64_t>(bytes / (64 << 10), 1, 16));
+        // Channels-first: the column sums of a whole row in one (predicated) vector of up to 8
+        // natural vectors, so each row is read front to back; one natural vector walked the
+        // plane in 64-byte columns, which the prefetchers follow badly from DRAM (1x32x112x112
+        // cold: 0.145 -> 0.067 ms, 8x32x112x112: 1.17 -> 0.55 ms; warm both ~0.02 ms).
+        if (s.layout != Layout::NHWC) k.vectors = 8;
     }
     return k;
 }
@@ -296,7 +301,7 @@ inline std::vector<std::string> cpu_knob_candidates(const PoolSpec &s, uint64_t 
     const bool avg = !is_max(s.op);
     const std::vector<Vectorize> vecs = s.layout == Layout::NHWC && s.input[1] >= 8 ? std::vector<Vectorize>{Vectorize::C}
                                                                                        : knob_values<Vectorize>();
-    const std::vector<int> vectors = {1, 2, 4}, tasks = {1, 2, 4, 8, 16, 32, 64}, interleave = {1, 2, 4, 8};
+    const std::vector<int> vectors = {1, 2, 4, 8}, tasks = {1, 2, 4, 8, 16, 32, 64}, interleave = {1, 2, 4, 8};
     const std::vector<Reduce> reduces = knob_values<Reduce>();
     const std::vector<Border> borders = is_windowed(s.op) ? knob_values<Border>() : std::vector<Border>{d.border};
     const std::vector<Sum> sums = avg && is_windowed(s.op)  ? std::vector<Sum>{Sum::PyTorch, Sum::Rows}

@@ -91,7 +91,7 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
     const int vec_extent = vec_c ? st.channels : st.out_spatial[r - 1];
     const int natural = target.natural_vector_size(Float(32));
     // Narrow extents get one vector as wide as the extent (Halide pads it to a register).
-    const int lanes = std::max(1, std::min(natural * std::max(1, knobs.vectors), vec_extent));
+    int lanes = std::max(1, std::min(natural * std::max(1, knobs.vectors), vec_extent));
     const Var v = vec_c ? st.c : w;
 
     // ---- The output: vectorize, then order the loops (innermost first): the vector loop,
@@ -100,7 +100,18 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
     Var vo("vo"), vi("vi");
     // ShiftInwards recomputes a few outputs at the tail instead of a scalar epilogue; needs the
     // extent to hold at least one vector, which `lanes` guarantees.
-    const TailStrategy tail = (vec_extent % lanes == 0) ? TailStrategy::RoundUp : TailStrategy::ShiftInwards;
+    TailStrategy tail = (vec_extent % lanes == 0) ? TailStrategy::RoundUp : TailStrategy::ShiftInwards;
+    // A row narrower than the vector and not a power of two (7, 14 outputs): LLVM splits a
+    // 14-lane vector into 8 + 4 + 2 lanes on every load, compare and store. One power-of-two
+    // vector with predicated stores instead, where the reads past the row's end go through the
+    // padded view (a boundary condition, so computing it there is safe).
+    if (!vec_c && st.padded_everywhere && lanes == vec_extent && (lanes & (lanes - 1)) != 0) {
+        int pow2 = 1;
+        while (pow2 < lanes) pow2 *= 2;
+        lanes = pow2;
+        tail = TailStrategy::Predicate;
+        st.pooled.align_bounds(w, lanes);  // the reduction over the whole vector, too
+    }
     st.output.split(v, vo, vi, lanes, tail).vectorize(vi);
     std::vector<Loop> loops;  // innermost first, excluding vi
     const int vo_extent = (vec_extent + lanes - 1) / lanes;

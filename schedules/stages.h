@@ -16,6 +16,8 @@ struct PoolStages {
     Halide::RDom window;               // taps, innermost spatial dim first
     Halide::Func padded;               // windowed ops with padding: the padded input (else undefined)
     int64_t padded_plane_elements = 0; // size of one padded plane, as a staged copy would hold it
+    bool padded_everywhere = false;    // `padded` is a boundary condition, defined (and safe to
+                                       // compute) past the input's edges
     Halide::Func rowsum;               // knob sum=rows: the window-row sums (else undefined)
     std::vector<Halide::Var> spatial;  // outer -> inner (D, H, W)
     Halide::Var c, n;

@@ -128,11 +128,13 @@ TEST_CASE("maxform, sum:pairs and sum:parts: defaults where they were measured f
     gap.normalize();
     CHECK(default_cpu_knobs(gap).sum == Sum::Parts);
     CHECK(default_cpu_knobs(gap).tasks == 1);  // 100 KB
+    CHECK(default_cpu_knobs(gap).vectors == 8);  // whole rows per column-sum vector
     PoolSpec gap_nhwc = gap;
     gap_nhwc.layout = Layout::NHWC;
     gap_nhwc.input = {1, 672, 7, 7};
     CHECK(default_cpu_knobs(gap_nhwc).sum == Sum::Parts);
     CHECK(default_cpu_knobs(gap_nhwc).tasks == 2);  // 131 KB
+    CHECK(default_cpu_knobs(gap_nhwc).vectors == 1);
     gap_nhwc.input = {8, 2048, 7, 7};
     CHECK(default_cpu_knobs(gap_nhwc).tasks == 16);
     PoolSpec one = gap;
