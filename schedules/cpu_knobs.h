@@ -260,7 +260,7 @@ inline CpuKnobs default_cpu_knobs(const PoolSpec &s) {
         // Channels-first: the column sums of a whole row in one (predicated) vector of up to 8
         // natural vectors, so each row is read front to back; one natural vector walked the
         // plane in 64-byte columns, which the prefetchers follow badly from DRAM (1x32x112x112
-        // cold: 0.145 -> 0.067 ms, 8x32x112x112: 1.17 -> 0.55 ms; warm both ~0.02 ms).
+        // cold: 0.152 -> 0.067 ms, 8x32x112x112: 1.17 -> 0.55 ms; warm both ~0.02 ms).
         if (s.layout != Layout::NHWC) k.vectors = 8;
     }
     return k;
