@@ -176,7 +176,12 @@ int run(const Options &opt) {
     // Kernels, in registry order, grouped by what they compute regardless of layout: layout
     // twins share one set of anchor, roofline and buffer measurements.
     std::vector<const Kernel *> ks;
-    if (opt.names.empty()) ks = registry().kernels();
+    // The anchors, buffers and roofline are float32's: f16/bf16 kernels are checked, not timed.
+    if (opt.names.empty())
+        for (const Kernel *k : registry().kernels()) {
+            if (k->spec().dtype == DType::F32) ks.push_back(k);
+            else std::fprintf(stderr, "poolgen bench: '%s' is %s, not timed (the bench times f32 kernels)\n", k->name().c_str(), to_string(k->spec().dtype));
+        }
     for (const std::string &n : opt.names) {
         const Kernel *k = registry().find(n);
         if (!k) fail("no kernel named '" + n + "' in this binary (see poolgen list)");
@@ -185,6 +190,9 @@ int run(const Options &opt) {
     if (ks.empty()) fail("this binary holds no kernels");
     for (const Kernel *k : ks)
         if (!k->has_variant(Device::CPU)) fail("kernel '" + k->name() + "' has no CPU variant; the bench times CPU kernels (CUDA ones with --device cuda)");
+    for (const Kernel *k : ks)
+        if (k->spec().dtype != DType::F32)
+            fail("kernel '" + k->name() + "' is " + to_string(k->spec().dtype) + "; the bench times f32 kernels (check it with poolgen check)");
     std::vector<std::vector<const Kernel *>> groups;
     for (const Kernel *k : ks) {
         PoolSpec a = k->spec();

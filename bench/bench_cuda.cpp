@@ -215,12 +215,15 @@ int run_cuda(const Options &opt) {
         const Kernel *k = registry().find(n);
         if (!k) fail("no kernel named '" + n + "' in this binary (see poolgen list)");
         if (!k->has_variant(Device::CUDA)) fail("kernel '" + n + "' has no CUDA variant in this build (its targets exclude cuda)");
+        if (k->spec().dtype != DType::F32)
+            fail("kernel '" + n + "' is " + to_string(k->spec().dtype) + "; the bench times f32 kernels (check it with poolgen check --device cuda)");
         ks.push_back(k);
     }
     if (opt.names.empty())
         for (const Kernel *k : registry().kernels()) {
-            if (k->has_variant(Device::CUDA)) ks.push_back(k);
-            else notes.push_back(k->name() + ": no CUDA variant, not timed");
+            if (!k->has_variant(Device::CUDA)) notes.push_back(k->name() + ": no CUDA variant, not timed");
+            else if (k->spec().dtype != DType::F32) notes.push_back(k->name() + ": " + to_string(k->spec().dtype) + ", not timed (f32 only)");
+            else ks.push_back(k);
         }
     if (ks.empty()) fail("no kernel of this binary has a CUDA variant (targets in the manifest, POOLGEN_CUDA)");
     // No driver or no device: the runtime's reason, before anything is allocated.

@@ -45,6 +45,54 @@ std::vector<Var> memory_order(const PoolSpec &s, const std::vector<Var> &spatial
     return memory_order_of(s, spatial, c, n);
 }
 
+// ---- Element types.
+
+namespace {
+
+// bf16 in the bits (its float32 is the same bits followed by 16 zeros): Halide's own bf16
+// conversions are emulated on every x86 target and do not lower for CUDA.
+Expr bf16_bits_to_float(const Expr &bits) { return reinterpret<float>(cast<uint32_t>(bits) << 16); }
+
+// Round to nearest even; a NaN keeps its sign and top payload bits, made quiet (the rounding's
+// carry could turn a NaN with a small payload into an infinity).
+Expr float_to_bf16_bits(const Expr &v) {
+    const Expr bits = reinterpret<uint32_t>(v);
+    const Expr rounded = (bits + (0x7fff + ((bits >> 16) & 1))) >> 16;
+    return cast<uint16_t>(select(is_nan(v), (bits >> 16) | 0x40, rounded));
+}
+
+}  // namespace
+
+Type element_type(DType dtype) {
+    switch (dtype) {
+    case DType::F16: return Float(16);
+    case DType::BF16: return BFloat(16);
+    case DType::F32: break;
+    }
+    return Float(32);
+}
+
+Func widened_input(const PoolSpec &s, const Func &input) {
+    if (s.dtype == DType::F32) return input;
+    Func widened("widened");
+    const std::vector<Var> args = memory_order(s, spatial_vars(s.rank()), Var("c"), Var("n"));
+    const Expr x = Func(input)(args);
+    widened(args) = s.dtype == DType::BF16 ? bf16_bits_to_float(reinterpret<uint16_t>(x)) : cast<float>(x);
+    return widened;
+}
+
+Expr to_element(const PoolSpec &s, const Expr &v) {
+    if (s.dtype == DType::F16) return cast(Float(16), v);  // F16C's vcvtps2ph where the target has it
+    if (s.dtype == DType::BF16) return reinterpret(BFloat(16), float_to_bf16_bits(v));
+    return v;
+}
+
+Expr round_to_element(const PoolSpec &s, const Expr &v) {
+    if (s.dtype == DType::F16) return cast<float>(cast(Float(16), v));
+    if (s.dtype == DType::BF16) return bf16_bits_to_float(float_to_bf16_bits(v));
+    return v;
+}
+
 // ---- Window geometry.
 
 Window windowed_window(const PoolSpec &s, int dim, const Expr &o) {
@@ -205,9 +253,9 @@ Expr max_split(Func pooled, const std::vector<Var> &args, const Expr &v) {
 
 // ---- The window sums.
 
-Expr sum_pytorch(Func pooled, const std::vector<Var> &args, const Expr &v) {
+Expr sum_pytorch(Func pooled, const std::vector<Var> &args, const Expr &v, const PoolSpec *round) {
     pooled(args) = 0.0f;
-    pooled(args) = pooled(args) + v;
+    pooled(args) = round ? round_to_element(*round, pooled(args) + v) : pooled(args) + v;
     return pooled(args);
 }
 
@@ -395,7 +443,9 @@ Func lp_terms(const PoolSpec &s, const Func &input) {
     const Expr b = s.onnx_rules() ? abs(x) : x;
     const int64_t p = *s.p;
     // 2 and 3 as PyTorch's pow (x*x, x*x*x); higher orders as C's powf.
-    terms(args) = p == 1 ? b : p == 2 ? b * b : p == 3 ? b * b * b : lp_pow(b, static_cast<float>(p));
+    const Expr square = b * b;
+    const Expr cube = (s.dtype == DType::BF16 ? round_to_element(s, square) : square) * b;
+    terms(args) = p == 1 ? b : round_to_element(s, p == 2 ? square : p == 3 ? cube : lp_pow(b, static_cast<float>(p)));
     return terms;
 }
 
@@ -410,16 +460,19 @@ Expr lp_result(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w)
         if (s.op == Op::LpPool) clipped = windowed_divisor(s, w);
         else
             for (const Window &x : w) clipped = clipped * (x.end - x.first);
-        v = (Expr(0.0f) + sum / cast<float>(clipped)) * static_cast<float>(kernel_size);
+        v = round_to_element(s, round_to_element(s, Expr(0.0f) + sum / cast<float>(clipped)) * static_cast<float>(kernel_size));
     }
     if (*s.p == 1) return v;
-    if (*s.p == 2) return sqrt(v);
-    return lp_pow(v, static_cast<float>(1.0 / static_cast<double>(*s.p)));
+    if (*s.p == 2) return round_to_element(s, sqrt(v));
+    return round_to_element(s, lp_pow(v, round_to(s.dtype, static_cast<float>(1.0 / static_cast<double>(*s.p)))));
 }
 
-Expr adaptive_mean(const Expr &sum, const std::vector<Window> &w) {
+Expr adaptive_mean(const Expr &sum, const std::vector<Window> &w, const PoolSpec *round) {
     Expr mean = sum;
-    for (const Window &x : w) mean = mean / cast<float>(x.end - x.first);
+    for (const Window &x : w) {
+        mean = mean / cast<float>(x.end - x.first);
+        if (round) mean = round_to_element(*round, mean);
+    }
     return mean;
 }
 
@@ -486,13 +539,15 @@ std::vector<Expr> split_result(const PoolSpec &s, const Formulation &form, Pipel
 
 // ---- The whole algorithm.
 
-Expr finish_sum(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
+Expr finish_sum(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w, bool element_sums) {
     if (is_lp(s.op)) return lp_result(s, sum, w);
-    return is_adaptive(s.op) ? adaptive_mean(sum, w) : windowed_mean(s, sum, w);
+    return is_adaptive(s.op) ? adaptive_mean(sum, w, element_sums ? &s : nullptr) : windowed_mean(s, sum, w);
 }
 
-Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
+Pipeline pool(const PoolSpec &s, const Func &stored_input, const Formulation &form) {
     const int r = s.rank();
+    const Func input = widened_input(s, stored_input);
+    const bool element_sums = form.element_sums && sums_in_element_type(s);
     const bool adaptive = is_adaptive(s.op);
     Pipeline p;
     p.spatial = spatial_vars(r);
@@ -536,8 +591,8 @@ Pipeline pool(const PoolSpec &s, const Func &input, const Formulation &form) {
     } else {
         const Expr sum = p.pairs_sum ? sum_pairs(s, p.pooled, p.args, src, pair_win, p.c, p.n)
                          : p.rows_sum ? sum_rows(s, p.rowsum, p.pooled, p.padded, p.windows, win, p.spatial, p.c, p.n)
-                                      : sum_pytorch(p.pooled, p.args, v);
-        p.result = {finish_sum(s, sum, p.windows)};
+                                      : sum_pytorch(p.pooled, p.args, v, element_sums ? &s : nullptr);
+        p.result = {finish_sum(s, sum, p.windows, element_sums)};
     }
     p.window = p.pairs_sum ? pair_win : win;
     for (const Window &w : p.windows) p.window_taps *= w.taps;

@@ -25,6 +25,17 @@ std::vector<Halide::Expr> memory_order(const PoolSpec &s, const std::vector<Hali
 std::vector<Halide::Var> memory_order(const PoolSpec &s, const std::vector<Halide::Var> &spatial, const Halide::Var &c,
                                       const Halide::Var &n);
 
+// ---- Element types: f16/bf16 kernels widen the input to float32, compute in float32, and
+// round to the type where PyTorch does (docs/semantics.md "Half and bfloat16").
+
+Halide::Type element_type(DType dtype);
+// The input as float32 (the input itself for f32): exact for f16 and bf16.
+Halide::Func widened_input(const PoolSpec &s, const Halide::Func &input);
+// A float32 value stored as the element type: round to nearest even; a NaN stays a NaN.
+Halide::Expr to_element(const PoolSpec &s, const Halide::Expr &v);
+// A float32 value rounded to the element type and widened back (v itself for f32).
+Halide::Expr round_to_element(const PoolSpec &s, const Halide::Expr &v);
+
 // ---- Window geometry, one spatial dim at a time.
 
 // The window of output position `o` along one spatial dim: tap t is at input position
@@ -100,8 +111,11 @@ Halide::Expr max_split(Halide::Func pooled, const std::vector<Halide::Var> &args
 
 // ---- The window sums.
 
-// PyTorch's order: ((0 + t0) + t1) + ..., taps innermost dim fastest.
-Halide::Expr sum_pytorch(Halide::Func pooled, const std::vector<Halide::Var> &args, const Halide::Expr &v);
+// PyTorch's order: ((0 + t0) + t1) + ..., taps innermost dim fastest. With `round` (a spec
+// whose sums_in_element_type) every partial sum is rounded to the element type, as PyTorch's
+// CPU kernel sums in that type.
+Halide::Expr sum_pytorch(Halide::Func pooled, const std::vector<Halide::Var> &args, const Halide::Expr &v,
+                         const PoolSpec *round = nullptr);
 
 // Rows: windowed averages of rank >= 2. Each window row summed first in `rowsum` (at input
 // rows, reused by every window that overlaps them), then the rows over `domain`
@@ -134,8 +148,9 @@ bool parts_sum_applies(const PoolSpec &s);
 Halide::Expr windowed_divisor(const PoolSpec &s, const std::vector<Window> &w);
 // Windowed: sum / divisor, then the signed-zero rule.
 Halide::Expr windowed_mean(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w);
-// Adaptive: divided by one window extent at a time (sum / kh / kw), as PyTorch rounds it.
-Halide::Expr adaptive_mean(const Halide::Expr &sum, const std::vector<Window> &w);
+// Adaptive: divided by one window extent at a time (sum / kh / kw), as PyTorch rounds it; with
+// `round` each quotient also rounded to the element type (sums_in_element_type).
+Halide::Expr adaptive_mean(const Halide::Expr &sum, const std::vector<Window> &w, const PoolSpec *round = nullptr);
 // A quotient of -0 stays -0 only where PyTorch's kernel divides in place
 // (poolgen::avg_keeps_negative_zero); elsewhere it is added to a zeroed output and becomes +0.
 Halide::Expr signed_zero(const PoolSpec &s, const Halide::Expr &q);
@@ -146,17 +161,21 @@ Halide::Expr signed_zero(const PoolSpec &s, const Halide::Expr &q);
 // onnxruntime pass it.
 Halide::Expr lp_pow(const Halide::Expr &x, float y);
 // Each input element's term: x^p under PyTorch's rules (its pow: x*x and x*x*x for 2 and 3),
-// |x|^p under ONNX's. The sums read these in place of the input.
+// |x|^p under ONNX's, rounded to the element type (f16/bf16; a bf16 cube rounds x*x first, as
+// PyTorch's does). The sums read these in place of the input.
 Halide::Func lp_terms(const PoolSpec &s, const Halide::Func &input);
 // The window's result from the sum of its terms: PyTorch's ((0 + sum / clipped window) * kernel
 // size)^(1/p), the clipped window as avg_pool's divisor with padding 0 (a global pool: the
-// plane); ONNX's sum^(1/p). The root is sqrt for p = 2 and nothing for p = 1.
+// plane); ONNX's sum^(1/p). The root is sqrt for p = 2 and nothing for p = 1. f16/bf16: each of
+// PyTorch's steps (the average, the product, the root) rounds to the type, and 1/p is the
+// type's value nearest it.
 Halide::Expr lp_result(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w);
 
 // ---- The whole algorithm.
 
-// A window's sum made the op's result: windowed_mean, adaptive_mean or lp_result.
-Halide::Expr finish_sum(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w);
+// A window's sum made the op's result: windowed_mean, adaptive_mean (its quotients rounded
+// with `element_sums`) or lp_result.
+Halide::Expr finish_sum(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w, bool element_sums = false);
 
 // The formulations a kernel may choose between (knobs sum and maxform): each applies only where
 // it can (rows_sum_applies, pairs_sum_applies; the fused max without indices).
@@ -167,6 +186,9 @@ struct Formulation {
     bool parts_sum = false;  // where parts_sum_applies; `blocks` parts for channels-last
     int blocks = 1;
     int split_chunks = 1;  // > 1: the split reduction below (GPU knob split); rows/pairs then off
+    // Sums rounded to the element type where PyTorch's CPU kernel does (sums_in_element_type):
+    // CPU targets; GPU targets sum in float32 as PyTorch's CUDA kernels do.
+    bool element_sums = false;
 };
 
 // ---- The split reduction (GPU strategies): a window's taps, flattened in scan order (innermost
@@ -204,6 +226,8 @@ struct Pipeline {
     std::vector<Halide::Expr> result;  // the value, then the int64 index with indices
 };
 
+// `input` holds the stored elements (f16/bf16 are widened first); `result` is float32 (and the
+// index): the generator stores it with to_element.
 Pipeline pool(const PoolSpec &s, const Halide::Func &input, const Formulation &form);
 
 }  // namespace poolgen::algorithm

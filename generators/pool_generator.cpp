@@ -3,6 +3,8 @@
 // schedules/. Every shape and window parameter is a GeneratorParam and so a compile-time
 // constant. Semantics are PyTorch's (docs/semantics.md).
 #include <array>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -16,6 +18,18 @@
 namespace {
 
 using namespace Halide;
+
+// Halide warns for every f16 kernel compiled for an x86 target without F16C (sse41) that its
+// conversions are emulated: true, expected, and nothing a user can act on. Other warnings pass;
+// errors are thrown as Halide's default reporter throws them.
+class QuietHalfEmulation : public CompileTimeErrorReporter {
+public:
+    void warning(const char *msg) override {
+        if (std::strstr(msg, "float16 type operation is emulated")) return;
+        std::fputs(msg, stderr);
+    }
+    [[noreturn]] void error(const char *msg) override { throw CompileError(msg); }
+};
 
 class PoolGenerator : public Generator<PoolGenerator> {
 public:
@@ -36,9 +50,12 @@ public:
 
     void configure() {
         spec_ = make_spec();
+        static QuietHalfEmulation quiet;
+        if (spec_.dtype == poolgen::DType::F16 && !get_target().has_feature(Target::F16C)) set_custom_compile_time_error_reporter(&quiet);
         const int dims = static_cast<int>(spec_.input.size());
-        input_ = add_input<Buffer<>>("input", Float(32), dims);
-        std::vector<Type> types = {Float(32)};
+        const Type element = poolgen::algorithm::element_type(spec_.dtype);
+        input_ = add_input<Buffer<>>("input", element, dims);
+        std::vector<Type> types = {element};
         if (spec_.return_indices) types.push_back(Int(64));
         output_ = add_output<Func>("output", types, dims);
     }
@@ -75,9 +92,11 @@ public:
             form.split_chunks = plan.chunks;
             form.parts_sum = false;  // the GPU strategy splits by its own plan
         }
+        form.element_sums = !gpu;  // PyTorch's CUDA kernels sum in float32 throughout
         const poolgen::algorithm::Pipeline p = poolgen::algorithm::pool(s, *input_, form);
         const std::vector<Var> &out_args = p.args;
-        const std::vector<Expr> &result = p.result;
+        std::vector<Expr> result = p.result;
+        result[0] = poolgen::algorithm::to_element(s, result[0]);
 
         Func out = *output_;
         if (result.size() == 1) out(out_args) = result[0];

@@ -222,13 +222,14 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
         fail("--input, --output and --indices must be different files");
     npy::Array in;
     if (Status st = npy::read(in_path, &in); !st.ok()) fail(st.message());
-    if (in.descr != "<f4")
-        fail(in_path + ": dtype is " + in.descr + ", kernel '" + name + "' needs <f4 (float32)");
+    const std::string descr = npy_descr(s.dtype);
+    if (in.descr != descr)
+        fail(in_path + ": dtype is " + in.descr + ", kernel '" + name + "' needs " + descr + " (" + to_string(s.dtype) + ")");
     if (in.shape != s.input_memory_shape())
         fail(in_path + ": shape is " + shape_str(in.shape) + ", kernel '" + name + "' needs " + shape_str(s.input_memory_shape()) +
              " (" + to_string(s.layout) + " memory order)");
-    std::vector<float> out(static_cast<size_t>(s.output_elements()));
-    std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
+    std::vector<uint8_t> out(static_cast<size_t>(s.output_elements()) * dtype_size(s.dtype));
+    std::vector<int64_t> idx(s.return_indices ? static_cast<size_t>(s.output_elements()) : 0);
     if (Status st = k.run(in.data.data(), out.data(), s.return_indices ? idx.data() : nullptr, dev); !st.ok()) fail(st.message());
     if (check) {
         CheckResult r = poolgen::check(k, in.data.data(), out.data(), s.return_indices ? idx.data() : nullptr);
@@ -237,7 +238,7 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
     // Both files are written beside their targets first and renamed only when both are whole.
     const std::vector<int64_t> shape = s.output_memory_shape();
     util::AtomicFile out_file(out_path), idx_file(idx_path);
-    if (Status st = npy::write(&out_file, "<f4", shape, out.data(), out.size() * sizeof(float)); !st.ok()) fail(st.message());
+    if (Status st = npy::write(&out_file, descr, shape, out.data(), out.size()); !st.ok()) fail(st.message());
     if (!idx_path.empty())
         if (Status st = npy::write(&idx_file, "<i8", shape, idx.data(), idx.size() * sizeof(int64_t)); !st.ok())
             fail(st.message());
@@ -263,10 +264,10 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
         const std::string shapes = join_dims(s.input) + " -> " + join_dims(s.output_shape());
         std::string result = "ok", detail;
         double max_err = 0;
-        std::vector<float> out(static_cast<size_t>(s.output_elements()));
-        std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
+        std::vector<uint8_t> out(static_cast<size_t>(s.output_elements()) * dtype_size(s.dtype));
+        std::vector<int64_t> idx(s.return_indices ? static_cast<size_t>(s.output_elements()) : 0);
         int64_t *idx_ptr = s.return_indices ? idx.data() : nullptr;
-        std::vector<float> in;
+        std::vector<uint8_t> in;
         // A kernel built without a CUDA variant is not a failure of --device cuda: it is skipped.
         if (dev == Device::CUDA && !k->has_variant(Device::CUDA)) {
             result = "skip";
@@ -274,7 +275,7 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
         }
         for (bool specials : {false, true}) {
             if (result == "skip") break;
-            in = reference::sample_input(s, seed + (specials ? 1 : 0), specials);
+            in = reference::sample_elements(s, seed + (specials ? 1 : 0), specials);
             if (Status st = k->run(in.data(), out.data(), idx_ptr, dev); !st.ok()) {
                 result = "FAIL";
                 detail = st.message();
@@ -290,12 +291,13 @@ int cmd_check(const std::vector<std::string> &names, const std::string &device, 
         }
         std::printf("%-*s  %-36s  %-6s  %-9s", int(w), k->name().c_str(), shapes.c_str(), result.c_str(), result == "skip" ? "-" : sci(max_err).c_str());
         if (timed && result == "ok") {
-            in = reference::sample_input(s, seed, false);
+            in = reference::sample_elements(s, seed, false);
             const double t = median_ms([&] { (void)k->run(in.data(), out.data(), idx_ptr, dev); }, min_time);
-            std::vector<float> ref(out.size());
+            const std::vector<float> ref_in = reference::sample_input(s, seed, false);
+            std::vector<float> ref(static_cast<size_t>(s.output_elements()));
             std::vector<int64_t> ref_idx(idx.size());
             const double tr = median_ms(
-                [&] { (void)reference::run(s, in.data(), ref.data(), s.return_indices ? ref_idx.data() : nullptr); }, min_time);
+                [&] { (void)reference::run(s, ref_in.data(), ref.data(), s.return_indices ? ref_idx.data() : nullptr); }, min_time);
             std::printf("  %10s  %12s  %7.1fx", fmt(t, 4).c_str(), fmt(tr, 4).c_str(), tr / t);
         }
         std::printf("\n");

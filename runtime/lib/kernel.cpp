@@ -59,7 +59,14 @@ struct DenseBuffer {
     }
 };
 
-halide_type_t type_of(DType) { return halide_type_t(halide_type_float, 32); }
+halide_type_t type_of(DType dtype) {
+    switch (dtype) {
+    case DType::F16: return halide_type_t(halide_type_float, 16);
+    case DType::BF16: return halide_type_t(halide_type_bfloat, 16);
+    case DType::F32: break;
+    }
+    return halide_type_t(halide_type_float, 32);
+}
 const halide_type_t kIndexType(halide_type_int, 64);
 
 bool same_type(const halide_type_t &a, const halide_type_t &b) {
@@ -67,7 +74,11 @@ bool same_type(const halide_type_t &a, const halide_type_t &b) {
 }
 
 std::string type_name(const halide_type_t &t) {
-    const char *code = t.code == halide_type_float ? "float" : t.code == halide_type_int ? "int" : t.code == halide_type_uint ? "uint" : "handle";
+    const char *code = t.code == halide_type_float    ? "float"
+                       : t.code == halide_type_bfloat ? "bfloat"
+                       : t.code == halide_type_int    ? "int"
+                       : t.code == halide_type_uint   ? "uint"
+                                                      : "handle";
     return std::string(code) + std::to_string(t.bits) + (t.lanes > 1 ? "x" + std::to_string(t.lanes) : "");
 }
 

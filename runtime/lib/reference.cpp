@@ -130,14 +130,16 @@ int64_t avg_divisor(const PoolSpec &s, const Window win[3]) {
 }
 
 // lp ops: each tap's term, x^p (PyTorch's input.pow(p): x*x and x*x*x for 2 and 3) or, under
-// rules onnx, |x|^p.
+// rules onnx, |x|^p. In f16/bf16 PyTorch rounds the term to the type; its bf16 cube rounds x*x
+// first, its f16 cube does not.
 float lp_term(const PoolSpec &s, float x) {
     const float b = s.onnx_rules() ? std::fabs(x) : x;
+    const DType t = s.dtype;
     switch (*s.p) {
     case 1: return b;
-    case 2: return b * b;
-    case 3: return b * b * b;
-    default: return std::pow(b, static_cast<float>(*s.p));
+    case 2: return round_to(t, b * b);
+    case 3: return round_to(t, (t == DType::BF16 ? round_to(t, b * b) : b * b) * b);
+    default: return round_to(t, std::pow(b, static_cast<float>(*s.p)));
     }
 }
 
@@ -145,12 +147,15 @@ float lp_term(const PoolSpec &s, float x) {
 // the divisor is the window clipped to the input), sign(q) * relu(|q|) (a -0 becomes +0), times
 // the kernel's size, then pow(1/p) (sqrt for p = 2, nothing for p = 1; a negative base gives
 // NaN). A global lp pool is the same with the whole plane as its kernel. ONNX's: sum^(1/p).
+// In f16/bf16 each of PyTorch's steps rounds to the type, and so does its exponent 1/p.
 float lp_result(const PoolSpec &s, float sum, int64_t clipped, int64_t kernel_size) {
+    const DType t = s.dtype;
     float v = sum;
-    if (!s.onnx_rules()) v = (0.0f + sum / static_cast<float>(clipped)) * static_cast<float>(kernel_size);
+    if (!s.onnx_rules())
+        v = round_to(t, round_to(t, 0.0f + sum / static_cast<float>(clipped)) * static_cast<float>(kernel_size));
     if (*s.p == 1) return v;
-    if (*s.p == 2) return std::sqrt(v);
-    return std::pow(v, static_cast<float>(1.0 / static_cast<double>(*s.p)));
+    if (*s.p == 2) return round_to(t, std::sqrt(v));
+    return round_to(t, std::pow(v, round_to(t, static_cast<float>(1.0 / static_cast<double>(*s.p)))));
 }
 
 // max ops' index of input element (n, c, d, h, w): within its plane, row-major (PyTorch); under
@@ -164,15 +169,19 @@ int64_t max_index(const PoolSpec &s, const Geometry &g, int64_t n, int64_t c, in
     return (n * g.C + c) * plane + within;
 }
 
+// The smallest positive value of the type: the absolute rounding step near zero.
+double smallest_step(DType t) { return t == DType::F16 ? 0x1p-24 : std::numeric_limits<float>::denorm_min(); }
+
 // lp ops: a bound on |result - exact| for any float32 summation order. The root's argument A
 // (ONNX: the sum of terms; PyTorch: the sum over the clipped count times the kernel size) is
 // off by at most E = (taps + term roundings + 2) * FLT_EPSILON * sum(|x|^p) * scale. x^(1/p) is
 // concave, so the root is off by at most E^(1/p), and by at most E / (p (A - E)^(1 - 1/p)) where
 // A > E; plus two roundings of the root itself. A true sum of either sign within E of zero may
 // give NaN under PyTorch's rules with p > 1 in one order and a number in another: the test data
-// (a 1/8 grid) keep small windows' sums exact.
+// (a 1/8 grid) keep small windows' sums exact. In f16/bf16, where every step also rounds to the
+// type, the type's epsilon stands for FLT_EPSILON throughout (each rounding is one of those).
 double lp_bound(const PoolSpec &s, const Geometry &g, const Window win[3], const float *input, int64_t n, int64_t c) {
-    const double p = static_cast<double>(*s.p);
+    const double p = static_cast<double>(*s.p), eps = dtype_epsilon(s.dtype);
     double terms = 0, sum = 0;
     int64_t taps = 0;
     for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {
@@ -189,12 +198,12 @@ double lp_bound(const PoolSpec &s, const Geometry &g, const Window win[3], const
         scale = static_cast<double>(kernel_size) / static_cast<double>(win[0].pool * win[1].pool * win[2].pool);
     }
     const double term_roundings = p <= 3 ? p - 1 : 4;  // products, or pow's few ulps
-    const double e = (static_cast<double>(taps) + term_roundings + 2) * FLT_EPSILON * terms * scale;
-    const double a = std::fabs(sum) * scale, tiny = std::numeric_limits<float>::denorm_min();
-    if (p == 1) return e + FLT_EPSILON * a + tiny;
+    const double e = (static_cast<double>(taps) + term_roundings + 2) * eps * terms * scale;
+    const double a = std::fabs(sum) * scale, tiny = smallest_step(s.dtype);
+    if (p == 1) return e + eps * a + tiny;
     double root_error = std::pow(e, 1 / p);
     if (a > e) root_error = std::min(root_error, e / (p * std::pow(a - e, 1 - 1 / p)));
-    return root_error + 2 * FLT_EPSILON * std::pow(a + e, 1 / p) + tiny;
+    return root_error + 2 * eps * std::pow(a + e, 1 / p) + tiny;
 }
 
 }  // namespace
@@ -234,10 +243,12 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
             output[dst] = best;
             if (indices) indices[dst] = best_index;
         } else {
+            // f32 sums, except where PyTorch sums in the element type (sums_in_element_type).
+            const DType sum_type = sums_in_element_type(s) ? s.dtype : DType::F32;
             float sum = 0.0f;
             for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {
                 const float x = input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)];
-                sum += is_lp(s.op) ? lp_term(s, x) : x;
+                sum = round_to(sum_type, sum + (is_lp(s.op) ? lp_term(s, x) : x));
             });
             if (is_lp(s.op)) {
                 int64_t kernel_size = 1;
@@ -248,8 +259,8 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
             if (is_adaptive(s.op)) {
                 // PyTorch divides by one window extent at a time: sum / kd / kh / kw.
                 float mean = sum;
-                for (int i = 3 - g.r; i < 3; i++) mean /= static_cast<float>(win[i].count);
-                output[dst] = mean;
+                for (int i = 3 - g.r; i < 3; i++) mean = round_to(sum_type, mean / static_cast<float>(win[i].count));
+                output[dst] = round_to(s.dtype, mean);
                 return;
             }
             // PyTorch's channels-first kernel computes 0 + quotient (a -0 quotient gives +0);
@@ -258,7 +269,7 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
             // A dilated window (rules onnx) may hold no input element: onnxruntime gives 0.
             const int64_t divisor = avg_divisor(s, win);
             const float q = divisor == 0 ? 0.0f : sum / static_cast<float>(divisor);
-            output[dst] = avg_keeps_negative_zero(s) ? q : 0.0f + q;
+            output[dst] = round_to(s.dtype, avg_keeps_negative_zero(s) ? q : 0.0f + q);
         }
     });
     return Status::Ok();
@@ -290,8 +301,16 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
         const size_t dst = static_cast<size_t>(offset(s.layout, g.N, g.C, g.out, n, c, od, oh, ow));
         // Summation error of any order, plus the final division's half-ulp, in float32 units.
         // A divisor of 0 (a dilated window missing the input) has an exact 0 result.
+        // f16/bf16: two results within B32 of each other, each rounded to the type, differ by at
+        // most B32 plus one ulp of the type at their size (<= eps * sum|x| / |divisor|). Sums
+        // rounded in the type (sums_in_element_type) against float32 sums: each of the taps'
+        // additions and three divisions rounds by at most half an ulp of the type.
         const double scale = std::fabs(static_cast<double>(divisor ? divisor : 1));
-        (*bounds)[dst] = (static_cast<double>(taps) + 1.0) * FLT_EPSILON * abs_sum / scale + std::numeric_limits<float>::denorm_min();
+        const double taps_d = static_cast<double>(taps), mean_size = abs_sum / scale;
+        const double b32 = (taps_d + 1.0) * FLT_EPSILON * mean_size;
+        if (s.dtype == DType::F32) (*bounds)[dst] = b32 + std::numeric_limits<float>::denorm_min();
+        else if (sums_in_element_type(s)) (*bounds)[dst] = (taps_d + 4.0) * dtype_epsilon(s.dtype) * mean_size + smallest_step(s.dtype);
+        else (*bounds)[dst] = b32 + dtype_epsilon(s.dtype) * mean_size * (1.0 + (taps_d + 1.0) * FLT_EPSILON) + smallest_step(s.dtype);
     });
     return Status::Ok();
 }
@@ -322,6 +341,15 @@ std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, double special
 
 std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, bool specials) {
     return sample_input(s, seed, specials ? 4.0 / 200 : 0.0);
+}
+
+std::vector<uint8_t> sample_elements(const PoolSpec &s, uint64_t seed, bool specials) {
+    const std::vector<float> v = sample_input(s, seed, specials);
+    try {
+        return store_elements(s.dtype, v.data(), static_cast<int64_t>(v.size()));
+    } catch (const std::exception &) {
+        return {};
+    }
 }
 
 }  // namespace poolgen::reference

@@ -133,22 +133,32 @@ CheckResult check(const Kernel &kernel, const void *input, const void *output, c
         r.status = Status::Error("check: input and output must not be null");
         return r;
     }
-    std::vector<float> ref;
+    // The reference and the comparison work on float32: f16/bf16 values widened (exactly).
+    std::vector<float> ref, wide_in, wide_out;
     std::vector<int64_t> ref_idx;
     try {
         ref.resize(static_cast<size_t>(s.output_elements()));
         if (indices) ref_idx.resize(ref.size());
+        if (s.dtype != DType::F32) {
+            wide_in.resize(static_cast<size_t>(s.input_elements()));
+            wide_out.resize(ref.size());
+        }
     } catch (const std::bad_alloc &) {
         r.status = Status::Error("check: out of memory for the reference output");
         return r;
     }
-    if (Status st = reference::run(s, static_cast<const float *>(input), ref.data(), indices ? ref_idx.data() : nullptr);
-        !st.ok()) {
+    const float *in = static_cast<const float *>(input), *out = static_cast<const float *>(output);
+    if (s.dtype != DType::F32) {
+        for (size_t i = 0; i < wide_in.size(); i++) wide_in[i] = load_element(s.dtype, input, static_cast<int64_t>(i));
+        for (size_t i = 0; i < wide_out.size(); i++) wide_out[i] = load_element(s.dtype, output, static_cast<int64_t>(i));
+        in = wide_in.data();
+        out = wide_out.data();
+    }
+    if (Status st = reference::run(s, in, ref.data(), indices ? ref_idx.data() : nullptr); !st.ok()) {
         r.status = st;
         return r;
     }
-    return compare(s, static_cast<const float *>(input), ref.data(), indices ? ref_idx.data() : nullptr,
-                   static_cast<const float *>(output), indices);
+    return compare(s, in, ref.data(), indices ? ref_idx.data() : nullptr, out, indices);
 }
 
 }  // namespace poolgen

@@ -1,6 +1,8 @@
 #include "poolgen/spec.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 namespace poolgen {
 
@@ -28,8 +30,111 @@ bool is_global(Op op) { return op == Op::GlobalMaxPool || op == Op::GlobalAvgPoo
 size_t dtype_size(DType dtype) {
     switch (dtype) {
     case DType::F32: return 4;
+    case DType::F16:
+    case DType::BF16: return 2;
     }
     return 0;
+}
+
+namespace {
+
+uint32_t float_bits(float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+float bits_float(uint32_t b) {
+    float v;
+    std::memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+// IEEE binary16 <-> binary32 by their bit fields.
+float half_to_float(uint16_t h) {
+    const uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    if (exp == 0x1f) return bits_float(sign | 0x7f800000 | (man << 13));  // inf, NaN (payload kept)
+    if (exp == 0) {  // zero or subnormal: man * 2^-24
+        const float v = std::ldexp(static_cast<float>(man), -24);
+        return sign ? -v : v;
+    }
+    return bits_float(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+uint16_t float_to_half(float v) {
+    const uint32_t b = float_bits(v);
+    const uint16_t sign = static_cast<uint16_t>((b >> 16) & 0x8000);
+    if (std::isnan(v)) return static_cast<uint16_t>(sign | 0x7e00 | ((b >> 13) & 0x3ff));
+    const float a = std::fabs(v);
+    if (a >= 65520.0f) return static_cast<uint16_t>(sign | 0x7c00);  // rounds past 65504: inf
+    if (a < 0x1p-14f) {
+        // Subnormal range: a multiple of 2^-24, rounded to nearest even by the FPU (exact
+        // scaling, one rounding in nearbyint under the default rounding mode).
+        const float m = std::nearbyint(a * 0x1p24f);
+        return static_cast<uint16_t>(sign | static_cast<uint16_t>(m));  // m == 1024 is the smallest normal
+    }
+    // Normal: drop 13 mantissa bits, round half to even; a carry moves into the exponent.
+    const uint32_t rest = b & 0x7fffffff;
+    const uint32_t rounded = rest + 0xfff + ((rest >> 13) & 1);
+    return static_cast<uint16_t>(sign | ((rounded >> 13) - (112u << 10)));
+}
+
+float bf16_to_float(uint16_t h) { return bits_float(uint32_t(h) << 16); }
+
+uint16_t float_to_bf16(float v) {
+    const uint32_t b = float_bits(v);
+    if (std::isnan(v)) return static_cast<uint16_t>((b >> 16) | 0x40);
+    return static_cast<uint16_t>((b + 0x7fff + ((b >> 16) & 1)) >> 16);  // overflow carries into inf
+}
+
+}  // namespace
+
+float load_element(DType dtype, const void *data, int64_t i) {
+    if (dtype == DType::F32) return static_cast<const float *>(data)[i];
+    const uint16_t h = static_cast<const uint16_t *>(data)[i];
+    return dtype == DType::F16 ? half_to_float(h) : bf16_to_float(h);
+}
+
+void store_element(DType dtype, float v, void *data, int64_t i) {
+    if (dtype == DType::F32) static_cast<float *>(data)[i] = v;
+    else static_cast<uint16_t *>(data)[i] = dtype == DType::F16 ? float_to_half(v) : float_to_bf16(v);
+}
+
+std::vector<uint8_t> store_elements(DType dtype, const float *values, int64_t n) {
+    std::vector<uint8_t> bytes(static_cast<size_t>(n) * dtype_size(dtype));
+    for (int64_t i = 0; i < n; i++) store_element(dtype, values[i], bytes.data(), i);
+    return bytes;
+}
+
+std::vector<float> load_elements(DType dtype, const void *data, int64_t n) {
+    std::vector<float> values(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; i++) values[static_cast<size_t>(i)] = load_element(dtype, data, i);
+    return values;
+}
+
+float round_to(DType dtype, float v) {
+    if (dtype == DType::F32) return v;
+    uint16_t h;
+    store_element(dtype, v, &h, 0);
+    return load_element(dtype, &h, 0);
+}
+
+const char *npy_descr(DType dtype) {
+    switch (dtype) {
+    case DType::F16: return "<f2";
+    case DType::BF16: return "<u2";
+    case DType::F32: break;
+    }
+    return "<f4";
+}
+
+double dtype_epsilon(DType dtype) {
+    switch (dtype) {
+    case DType::F32: return 0x1p-23;
+    case DType::F16: return 0x1p-10;
+    case DType::BF16: return 0x1p-7;
+    }
+    return 1;
 }
 
 std::string join_dims(const std::vector<int64_t> &v, const char *sep) {
@@ -50,6 +155,11 @@ int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t pb, int64_t 
     // Last-window rule: a window must start inside the input or the begin padding.
     if (ceil_mode && (o - 1) * s >= n + pb) o -= 1;
     return o;
+}
+
+bool sums_in_element_type(const PoolSpec &s) {
+    if (s.dtype == DType::F32 || s.op != Op::AdaptiveAvgPool || s.rank() != 3) return false;
+    return !(s.output_size[0] == 1 && s.output_size[1] == 1 && s.output_size[2] == 1);  // 1x1x1 is mean()
 }
 
 bool avg_keeps_negative_zero(const PoolSpec &s) {
@@ -118,6 +228,9 @@ Status PoolSpec::validate() const {
             return err("storage_order", "must be 0 (row-major) or 1 (column-major), got " + std::to_string(*storage_order));
     }
     const bool onnx = onnx_rules();
+    if (onnx && dtype != DType::F32)
+        return err("dtype", std::string("rules onnx kernels are f32 only (the ONNX import reads float32 models), got ") +
+                                to_string(dtype));
     if (p) {
         if (!is_lp(op)) return err("p", std::string("applies to lp_pool and global_lp_pool only, not ") + to_string(op));
         if (*p < 1 || *p > kMaxLpOrder)

@@ -26,7 +26,7 @@ constexpr EnumName<Op> kOpNames[] = {
     {Op::LpPool, "lp_pool"},
     {Op::GlobalLpPool, "global_lp_pool"},
 };
-constexpr EnumName<DType> kDTypeNames[] = {{DType::F32, "f32"}};
+constexpr EnumName<DType> kDTypeNames[] = {{DType::F32, "f32"}, {DType::F16, "f16"}, {DType::BF16, "bf16"}};
 constexpr EnumName<Layout> kLayoutNames[] = {{Layout::NCHW, "nchw"}, {Layout::NHWC, "nhwc"}};
 constexpr EnumName<Rules> kRulesNames[] = {{Rules::PyTorch, "pytorch"}, {Rules::ONNX, "onnx"}};
 constexpr EnumName<Device> kDeviceNames[] = {{Device::Auto, "auto"}, {Device::CPU, "cpu"}, {Device::CUDA, "cuda"}};

@@ -58,10 +58,10 @@ int tune_trial(const TrialOptions &o) {
         auto kt = std::make_unique<Kernel>(info);
         // Verified before timed: random data with ties, then with NaN, infinities, -0.
         std::string error;
-        std::vector<float> out(static_cast<size_t>(spec.output_elements()));
-        std::vector<int64_t> idx(spec.return_indices ? out.size() : 0);
+        std::vector<uint8_t> out(static_cast<size_t>(spec.output_elements()) * dtype_size(spec.dtype));
+        std::vector<int64_t> idx(spec.return_indices ? static_cast<size_t>(spec.output_elements()) : 0);
         for (bool specials : {false, true}) {
-            const std::vector<float> in = reference::sample_input(spec, o.seed + specials, specials);
+            const std::vector<uint8_t> in = reference::sample_elements(spec, o.seed + specials, specials);
             if (Status s = kt->run(in.data(), out.data(), idx.empty() ? nullptr : idx.data(), Device::CPU); !s.ok()) {
                 error = s.message();
                 break;

@@ -87,9 +87,10 @@ struct CheckResult {
     int64_t first_mismatch = -1;    // memory offset of the first mismatching output
 };
 
-// Runs the reference loops on `input` and compares with `output` (and `indices` when given):
-// max ops exactly (NaN where NaN, same bits otherwise, same indices), averages within the
-// float32 summation-error bound of reference::error_bounds.
+// Runs the reference loops on `input` and compares with `output` (and `indices` when given), both
+// in the kernel's dtype: max ops exactly (NaN where NaN, same bits otherwise, same indices),
+// averages within the summation-error bound of reference::error_bounds. compare() takes float32
+// arrays (f16/bf16 values widened with load_element).
 CheckResult check(const Kernel &kernel, const void *input, const void *output, const int64_t *indices = nullptr);
 CheckResult compare(const PoolSpec &spec, const float *input, const float *expected, const int64_t *expected_indices,
                     const float *actual, const int64_t *actual_indices);

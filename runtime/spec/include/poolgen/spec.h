@@ -13,7 +13,9 @@ namespace poolgen {
 // Lp pooling: (sum of x^p over the window)^(1/p), PyTorch's LPPool (rules pytorch) or ONNX's
 // LpPool and GlobalLpPool (rules onnx: |x|^p, pads count as zeros); see docs/semantics.md.
 enum class Op { MaxPool, AvgPool, AdaptiveMaxPool, AdaptiveAvgPool, GlobalMaxPool, GlobalAvgPool, LpPool, GlobalLpPool };
-enum class DType { F32 };
+// Element types. f16 and bf16 kernels compute in float32 and round to their type where PyTorch
+// does (docs/semantics.md "Half and bfloat16").
+enum class DType { F32, F16, BF16 };
 enum class Layout { NCHW, NHWC };  // channels-first / channels-last, for any spatial rank
 enum class Device { Auto, CPU, CUDA };
 // Whose rules a kernel follows where PyTorch's and ONNX's differ (docs/onnx.md): which pads
@@ -38,6 +40,21 @@ bool is_windowed(Op op);  // max_pool, avg_pool, lp_pool (kernel/stride/padding/
 bool is_lp(Op op);        // lp_pool, global_lp_pool
 bool is_global(Op op);    // global_* (output_size all ones)
 size_t dtype_size(DType dtype);
+
+// Element conversions for the runtime, the reference and the tools. f16/bf16 widen exactly;
+// narrowing rounds to nearest even, overflows to infinity, and turns a NaN into a quiet NaN of
+// the same sign with the top bits of its payload (as x86's vcvtps2ph does for f16).
+float load_element(DType dtype, const void *data, int64_t i);
+void store_element(DType dtype, float v, void *data, int64_t i);
+// Arrays of them: n values stored as dtype elements (raw bytes), and n elements widened.
+std::vector<uint8_t> store_elements(DType dtype, const float *values, int64_t n);
+std::vector<float> load_elements(DType dtype, const void *data, int64_t n);
+// v rounded to dtype and widened back (v itself for f32).
+float round_to(DType dtype, float v);
+// The .npy dtype that holds it: "<f4", "<f2", and bf16's raw bits as "<u2" (NumPy has no bf16).
+const char *npy_descr(DType dtype);
+// The type's machine epsilon: 2^-23 (f32), 2^-10 (f16), 2^-7 (bf16).
+double dtype_epsilon(DType dtype);
 
 // Largest accepted size or window parameter; larger values are rejected before any arithmetic.
 constexpr int64_t kMaxDim = 2147483647;
@@ -117,6 +134,11 @@ int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t pb, int64_t 
 // element. avg_pool3d has no channels-last CPU kernel in current PyTorch.
 // Under rules onnx the quotient is kept as it is (onnxruntime divides in place).
 bool avg_keeps_negative_zero(const PoolSpec &s);
+
+// adaptive_avg_pool 3D in f16/bf16 (not global): PyTorch's CPU kernel sums in the element type,
+// rounding after every addition, and rounds after each of its three divisions; its CUDA kernel
+// sums in float32 (docs/semantics.md). CPU variants and the reference follow the CPU kernel.
+bool sums_in_element_type(const PoolSpec &s);
 
 std::string join_dims(const std::vector<int64_t> &v, const char *sep = "x");
 
