@@ -2,8 +2,11 @@
 """Writes a manifest v1 of random VALID pooling kernels, so that a separate build covers
 shapes nobody chose:
 
-    python3 tests/random_manifest.py --seed 7 --count 40 --out /tmp/random.json
-    make build MANIFEST=/tmp/random.json BUILD=build-random && build-random/poolgen check
+    python3 tests/random_manifest.py --seed 7 --count 40 --out random.json
+    make build MANIFEST=random.json BUILD=build-random && build-random/poolgen check
+
+About a third of the kernels are f16 or bf16 (`dtype`), the rest f32 (the field written or
+left to its default); none follows "rules": "onnx", whose kernels must stay f32.
 
 The rules are PyTorch's, written here from docs/semantics.md (output size, padding, adaptive windows) and
 independently of runtime/src/spec.cpp, so the test suite also uses this script to cross-check
@@ -16,6 +19,7 @@ import sys
 
 OPS = ["max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool", "global_avg_pool"]
 MAX_ELEMENTS = 2**31 - 1
+NARROW_DTYPES = ["f16", "bf16"]  # kernels under "rules": "onnx" are f32 only
 
 
 def out_size(n, k, s, p, d, ceil):
@@ -38,6 +42,15 @@ def spatial_sizes(rng, rank):
     return [rng.choice([1, 2, 3, rng.randint(1, top), rng.randint(1, top), rng.randint(4, top)]) for _ in range(rank)]
 
 
+def draw_dtype(rng, entry):
+    """f16 or bf16 for about a third of the kernels, never for rules onnx ones; f32 otherwise,
+    sometimes written out."""
+    if entry.get("rules", "pytorch") != "onnx" and rng.random() < 1 / 3:
+        entry["dtype"] = rng.choice(NARROW_DTYPES)
+    elif rng.random() < 0.25:
+        entry["dtype"] = "f32"
+
+
 def draw_kernel(rng, name, op):
     """One random valid kernel entry for `op`, or None when the draw broke a rule (the caller
     draws again, keeping the op so that windowed ops, refused more often, are not crowded out)."""
@@ -46,6 +59,7 @@ def draw_kernel(rng, name, op):
     sizes = spatial_sizes(rng, rank)
     entry = {"name": name, "op": op, "layout": rng.choice(["nchw", "nhwc"]), "input": [n, c] + sizes,
              "targets": ["cpu"]}
+    draw_dtype(rng, entry)
     out = []
     if op in ("max_pool", "avg_pool"):
         avg = op == "avg_pool"
