@@ -50,9 +50,10 @@ public:
     AtenPool(const PoolSpec &spec, const Buffers &b, Layout l) : spec_(spec), layout_(l) {
         const auto o = spec.output_shape();
         const auto in_st = dense_strides(spec.input, l), out_st = dense_strides(o, l);
-        auto opts = at::TensorOptions().dtype(at::kFloat);
+        const auto type = b.dtype == DType::F16 ? at::kHalf : b.dtype == DType::BF16 ? at::kBFloat16 : at::kFloat;
+        auto opts = at::TensorOptions().dtype(type);
         for (int i = 0; i < b.slots; i++) {
-            in_.push_back(at::from_blob(const_cast<float *>(b.in(l, i)), spec.input, in_st, opts));
+            in_.push_back(at::from_blob(const_cast<void *>(b.in(l, i)), spec.input, in_st, opts));
             out_.push_back(at::from_blob(b.out[i], o, out_st, opts));
             if (is_max(spec.op)) idx_.push_back(at::empty_strided(o, out_st, opts.dtype(at::kLong)));
             out_ptr_.push_back(b.out[i]);
@@ -94,7 +95,7 @@ public:
         if (t.data_ptr() != out_ptr_[slot]) return false;  // ATen re-allocated: not comparable
         const auto o = spec_.output_shape();
         at::Tensor dst = at::empty_strided(o, dense_strides(o, layout), at::TensorOptions().dtype(at::kFloat));
-        dst.copy_(t);
+        dst.copy_(t);  // widened to float
         out->assign(dst.data_ptr<float>(), dst.data_ptr<float>() + dst.numel());
         return true;
     }
@@ -132,4 +133,4 @@ const poolgen::bench::AnchorModule kModule = {"libtorch", &version, &set_threads
 
 }  // namespace
 
-extern "C" const poolgen::bench::AnchorModule *poolgen_anchor_module_v1() { return &kModule; }
+extern "C" const poolgen::bench::AnchorModule *poolgen_anchor_module_v2() { return &kModule; }

@@ -35,6 +35,15 @@ tag plain_tag(int rank, Layout l) {
     }
 }
 
+memory::data_type data_type_of(DType d) {
+    switch (d) {
+    case DType::F16: return memory::data_type::f16;
+    case DType::BF16: return memory::data_type::bf16;
+    case DType::F32: break;
+    }
+    return memory::data_type::f32;
+}
+
 tag blocked_tag(int rank) { return rank == 1 ? tag::nCw16c : rank == 2 ? tag::nChw16c : tag::nCdhw16c; }
 
 // The window parameters oneDNN computes the spec with, per spatial dim.
@@ -122,8 +131,9 @@ public:
         memory::dims in(spec.input.begin(), spec.input.end());
         const auto o = spec.output_shape();
         memory::dims out(o.begin(), o.end());
-        in_md_ = memory::desc(in, memory::data_type::f32, fmt);
-        out_md_ = memory::desc(out, memory::data_type::f32, fmt);
+        const memory::data_type dt = data_type_of(b.dtype);
+        in_md_ = memory::desc(in, dt, fmt);
+        out_md_ = memory::desc(out, dt, fmt);
 #if DNNL_VERSION_MAJOR >= 3
         pd_ = PoolingPrimitive::primitive_desc(engine(), dnnl::prop_kind::forward_inference, w.alg, in_md_, out_md_, w.stride,
                                                w.kernel, w.dilation, w.pad_l, w.pad_r);
@@ -139,12 +149,11 @@ public:
                 // Own blocked copies, made once from the plain nchw slots (not timed here).
                 in_mem_.emplace_back(in_md_, engine());
                 out_mem_.emplace_back(out_md_, engine());
-                memory src({in, memory::data_type::f32, plain_tag(rank_, Layout::NCHW)}, engine(),
-                           const_cast<float *>(b.nchw[i]));
+                memory src({in, dt, plain_tag(rank_, Layout::NCHW)}, engine(), const_cast<void *>(b.nchw[i]));
                 dnnl::reorder(src, in_mem_.back()).execute(stream_, src, in_mem_.back());
             } else {
                 const Layout l = fmt == plain_tag(rank_, Layout::NCHW) ? Layout::NCHW : Layout::NHWC;
-                in_mem_.emplace_back(in_md_, engine(), const_cast<float *>(b.in(l, i)));
+                in_mem_.emplace_back(in_md_, engine(), const_cast<void *>(b.in(l, i)));
                 out_mem_.emplace_back(out_md_, engine(), b.out[i]);
             }
         }
@@ -161,7 +170,7 @@ public:
         const auto o = spec_.output_shape();
         memory::dims od(o.begin(), o.end());
         out->assign(static_cast<size_t>(spec_.output_elements()), 0.0f);
-        memory dst({od, memory::data_type::f32, plain_tag(rank_, layout)}, engine(), out->data());
+        memory dst({od, memory::data_type::f32, plain_tag(rank_, layout)}, engine(), out->data());  // widened by the reorder
         dnnl::reorder(out_mem_[slot], dst).execute(stream_, out_mem_[slot], dst);
         stream_.wait();
         return true;
@@ -197,8 +206,9 @@ public:
         const int r = spec.rank();
         stream_ = dnnl::stream(engine());
         for (int i = 0; i < b.slots; i++) {
-            src_.emplace_back(memory::desc(in, memory::data_type::f32, plain_tag(r, l)), engine(), const_cast<float *>(b.in(l, i)));
-            dst_.emplace_back(memory::desc(out, memory::data_type::f32, plain_tag(r, l)), engine(), b.out[i]);
+            const memory::data_type dt = data_type_of(b.dtype);
+            src_.emplace_back(memory::desc(in, dt, plain_tag(r, l)), engine(), const_cast<void *>(b.in(l, i)));
+            dst_.emplace_back(memory::desc(out, dt, plain_tag(r, l)), engine(), b.out[i]);
         }
         to_blocked_ = dnnl::reorder(src_[0], blocked->in_mem(0));
         from_blocked_ = dnnl::reorder(blocked->out_mem(0), dst_[0]);
@@ -271,4 +281,4 @@ const poolgen::bench::AnchorModule kModule = {"onednn", &version, &set_threads, 
 
 }  // namespace
 
-extern "C" const poolgen::bench::AnchorModule *poolgen_anchor_module_v1() { return &kModule; }
+extern "C" const poolgen::bench::AnchorModule *poolgen_anchor_module_v2() { return &kModule; }

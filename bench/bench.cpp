@@ -61,25 +61,28 @@ std::string isa() {
     return "sse4.1 or lower (kernels run their baseline variant)";
 }
 
+// The reference loops on the widened input (one copy: their speed is only a yardstick), into
+// a float output of their own.
 class ReferenceImpl : public Impl {
 public:
-    ReferenceImpl(const PoolSpec &s, const Buffers &b) : s_(s), b_(b) {
-        if (s.return_indices) idx_.resize(static_cast<size_t>(s.output_elements()));
+    ReferenceImpl(const PoolSpec &s, const Buffers &b) : s_(s), b_(b), out_(static_cast<size_t>(s.output_elements())) {
+        if (s.return_indices) idx_.resize(out_.size());
     }
     std::string name() const override { return "reference"; }
-    void run(int slot) override {
-        Status st = reference::run(s_, b_.in(s_.layout, slot), b_.out[slot], idx_.empty() ? nullptr : idx_.data());
+    void run(int) override {
+        Status st = reference::run(s_, b_.wide(s_.layout), out_.data(), idx_.empty() ? nullptr : idx_.data());
         if (!st.ok()) fail("reference: " + st.message());
     }
-    bool result(int slot, Layout layout, std::vector<float> *out) override {
+    bool result(int, Layout layout, std::vector<float> *out) override {
         if (layout != s_.layout) return false;
-        out->assign(b_.out[slot], b_.out[slot] + s_.output_elements());
+        *out = out_;
         return true;
     }
 
 private:
     PoolSpec s_;
     const Buffers &b_;
+    std::vector<float> out_;
     std::vector<int64_t> idx_;
 };
 
@@ -88,7 +91,7 @@ class RooflineRead : public Impl {
 public:
     RooflineRead(size_t n, const Buffers &b, int threads) : n_(n), b_(b), threads_(threads) {}
     std::string name() const override { return "roofline:read"; }
-    void run(int slot) override { sink_ += read_once(b_.nchw[slot], n_, threads_); }
+    void run(int slot) override { sink_ += read_once(static_cast<const float *>(b_.nchw[slot]), n_, threads_); }
     bool result(int, Layout, std::vector<float> *) override { return false; }
     bool is_anchor() const override { return false; }
     volatile float sink_ = 0;
@@ -102,17 +105,17 @@ private:
 class RooflineWrite : public Impl {
 public:
     RooflineWrite(size_t n, int slots, int threads) : n_(n), threads_(threads) {
-        for (int i = 0; i < slots; i++) bufs_.push_back(alloc_floats(n));
+        for (int i = 0; i < slots; i++) bufs_.push_back(alloc_bytes(n * sizeof(float)));
     }
     std::string name() const override { return "roofline:write"; }
-    void run(int slot) override { write_once(bufs_[slot].get(), n_, 1.0f + slot, threads_); }
+    void run(int slot) override { write_once(reinterpret_cast<float *>(bufs_[slot].get()), n_, 1.0f + slot, threads_); }
     bool result(int, Layout, std::vector<float> *) override { return false; }
     bool is_anchor() const override { return false; }
 
 private:
     size_t n_;
     int threads_;
-    std::vector<FloatBuf> bufs_;
+    std::vector<ByteBuf> bufs_;
 };
 
 // ---- anchor modules ----------------------------------------------------------------------
@@ -148,9 +151,9 @@ std::vector<Module> load_modules(const std::vector<std::string> &wanted, std::ve
             missing->push_back(lib + ": cannot load " + path + ": " + dlerror());
             continue;
         }
-        auto entry = reinterpret_cast<const AnchorModule *(*)()>(dlsym(h, "poolgen_anchor_module_v1"));
+        auto entry = reinterpret_cast<const AnchorModule *(*)()>(dlsym(h, "poolgen_anchor_module_v2"));
         if (!entry) {
-            missing->push_back(lib + ": " + path + " has no poolgen_anchor_module_v1 (stale module?)");
+            missing->push_back(lib + ": " + path + " has no poolgen_anchor_module_v2 (stale module?)");
             continue;
         }
         Module m;
@@ -176,12 +179,7 @@ int run(const Options &opt) {
     // Kernels, in registry order, grouped by what they compute regardless of layout: layout
     // twins share one set of anchor, roofline and buffer measurements.
     std::vector<const Kernel *> ks;
-    // The anchors, buffers and roofline are float32's: f16/bf16 kernels are checked, not timed.
-    if (opt.names.empty())
-        for (const Kernel *k : registry().kernels()) {
-            if (k->spec().dtype == DType::F32) ks.push_back(k);
-            else std::fprintf(stderr, "poolgen bench: '%s' is %s, not timed (the bench times f32 kernels)\n", k->name().c_str(), to_string(k->spec().dtype));
-        }
+    if (opt.names.empty()) ks = registry().kernels();
     for (const std::string &n : opt.names) {
         const Kernel *k = registry().find(n);
         if (!k) fail("no kernel named '" + n + "' in this binary (see poolgen list)");
@@ -190,9 +188,6 @@ int run(const Options &opt) {
     if (ks.empty()) fail("this binary holds no kernels");
     for (const Kernel *k : ks)
         if (!k->has_variant(Device::CPU)) fail("kernel '" + k->name() + "' has no CPU variant; the bench times CPU kernels (CUDA ones with --device cuda)");
-    for (const Kernel *k : ks)
-        if (k->spec().dtype != DType::F32)
-            fail("kernel '" + k->name() + "' is " + to_string(k->spec().dtype) + "; the bench times f32 kernels (check it with poolgen check)");
     std::vector<std::vector<const Kernel *>> groups;
     for (const Kernel *k : ks) {
         PoolSpec a = k->spec();
@@ -241,7 +236,8 @@ int run(const Options &opt) {
     for (const auto &group : groups) {
         PoolSpec logical = group[0]->spec();
         logical.layout = Layout::NCHW;
-        const double in_bytes = 4.0 * logical.input_elements(), out_bytes = 4.0 * logical.output_elements();
+        const double elem = static_cast<double>(dtype_size(logical.dtype));
+        const double in_bytes = elem * logical.input_elements(), out_bytes = elem * logical.output_elements();
         const double idx_bytes = logical.return_indices ? 8.0 * logical.output_elements() : 0;
         const double footprint = in_bytes + out_bytes + idx_bytes;
         const int slots = rotation_slots(footprint, opt.cold_mb);
@@ -272,7 +268,7 @@ int run(const Options &opt) {
             }
         }
         const size_t write_floats = static_cast<size_t>((out_bytes + idx_bytes) / 4);
-        owned.push_back(std::make_unique<RooflineRead>(static_cast<size_t>(logical.input_elements()), b, threads));
+        owned.push_back(std::make_unique<RooflineRead>(static_cast<size_t>(in_bytes / 4), b, threads));
         timed.push_back({owned.back().get(), ""});
         owned.push_back(std::make_unique<RooflineWrite>(write_floats, slots, threads));
         timed.push_back({owned.back().get(), ""});
@@ -285,7 +281,7 @@ int run(const Options &opt) {
             s.layout = l;
             s.return_indices = false;
             expected[l].resize(static_cast<size_t>(s.output_elements()));
-            if (Status e = reference::run(s, b.in(l, 0), expected[l].data()); !e.ok()) fail("reference: " + e.message());
+            if (Status e = reference::run(s, b.wide(l), expected[l].data()); !e.ok()) fail("reference: " + e.message());
         }
         std::vector<Timed> verified;
         for (Timed &t : timed) {
@@ -312,7 +308,7 @@ int run(const Options &opt) {
                 PoolSpec s = logical;
                 s.layout = l;
                 s.return_indices = false;
-                CheckResult r = compare(s, b.in(l, 0), expected[l].data(), nullptr, got.data(), nullptr);
+                CheckResult r = compare(s, b.wide(l), expected[l].data(), nullptr, got.data(), nullptr);
                 if (!r.status.ok()) {
                     ok = false;
                     why = r.status.message();
@@ -342,7 +338,7 @@ int run(const Options &opt) {
             if (t.impl->name() == "roofline:write") write_ms = t.median();
         }
         for (const Kernel *k : group) {
-            const double bytes = 4.0 * k->spec().input_elements() + 4.0 * k->spec().output_elements() + idx_bytes;
+            const double bytes = in_bytes + out_bytes + idx_bytes;
             Summary sm;
             sm.kernel = k->name();
             sm.bytes = bytes;

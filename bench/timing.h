@@ -37,16 +37,16 @@ inline std::vector<std::string> split(const std::string &s, char sep) {
 }
 
 struct AlignedFree {
-    void operator()(float *p) const { std::free(p); }
+    void operator()(void *p) const { std::free(p); }
 };
-using FloatBuf = std::unique_ptr<float, AlignedFree>;
+using ByteBuf = std::unique_ptr<uint8_t, AlignedFree>;
 
-inline FloatBuf alloc_floats(size_t n) {
-    const size_t bytes = std::max<size_t>(64, (n * sizeof(float) + 63) / 64 * 64);
-    float *p = static_cast<float *>(std::aligned_alloc(64, bytes));
+inline ByteBuf alloc_bytes(size_t n) {
+    const size_t bytes = std::max<size_t>(64, (n + 63) / 64 * 64);
+    uint8_t *p = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
     if (!p) fail("out of memory allocating " + std::to_string(bytes >> 20) + " MB of benchmark buffers");
     std::memset(p, 0, bytes);  // resident before any timing
-    return FloatBuf(p);
+    return ByteBuf(p);
 }
 
 // Logical (N, C, spatial) offset in a dense array of `layout`.
@@ -59,40 +59,38 @@ inline size_t offset(const std::vector<int64_t> &shape, Layout l, int64_t n, int
 
 struct Storage {
     Buffers view;
-    std::vector<FloatBuf> owned;
+    std::vector<ByteBuf> owned;
 };
 
-// Inputs on a 1/8 grid (ties, exact sums; libpoolgen's sample_input without specials), no NaN: anchors are compared by value, and their
-// NaN rules are their own.
+// Inputs on a 1/8 grid (ties, exact sums; libpoolgen's sample_input without specials, exact in
+// every dtype), no NaN: anchors are compared by value, and their NaN rules are their own.
 inline void make_buffers(const PoolSpec &logical, int slots, Storage *st) {
     const size_t in_n = static_cast<size_t>(logical.input_elements()), out_n = static_cast<size_t>(logical.output_elements());
-    FloatBuf nchw = alloc_floats(in_n), nhwc = alloc_floats(in_n);
+    const size_t elem = dtype_size(logical.dtype);
     const std::vector<float> values = reference::sample_input(logical, 1, false);
     if (values.size() != in_n) fail("out of memory drawing the benchmark's input");
-    std::memcpy(nchw.get(), values.data(), in_n * sizeof(float));
     const int64_t N = logical.input[0], C = logical.input[1];
     int64_t S = 1;
     for (size_t d = 2; d < logical.input.size(); d++) S *= logical.input[d];
+    std::vector<float> nhwc_values(in_n);
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t s = 0; s < S; s++)
-                nhwc.get()[offset(logical.input, Layout::NHWC, n, c, s)] = nchw.get()[offset(logical.input, Layout::NCHW, n, c, s)];
+                nhwc_values[offset(logical.input, Layout::NHWC, n, c, s)] = values[offset(logical.input, Layout::NCHW, n, c, s)];
+    const std::vector<uint8_t> nchw = store_elements(logical.dtype, values.data(), static_cast<int64_t>(in_n));
+    const std::vector<uint8_t> nhwc = store_elements(logical.dtype, nhwc_values.data(), static_cast<int64_t>(in_n));
+    st->view.dtype = logical.dtype;
     st->view.slots = slots;
+    st->view.wide_nchw = values;
+    st->view.wide_nhwc = std::move(nhwc_values);
     for (int i = 0; i < slots; i++) {
-        if (i == 0) {
-            st->view.nchw.push_back(nchw.get());
-            st->view.nhwc.push_back(nhwc.get());
-            st->owned.push_back(std::move(nchw));
-            st->owned.push_back(std::move(nhwc));
-        } else {
-            for (int l = 0; l < 2; l++) {
-                FloatBuf b = alloc_floats(in_n);
-                std::memcpy(b.get(), l == 0 ? st->view.nchw[0] : st->view.nhwc[0], in_n * sizeof(float));
-                (l == 0 ? st->view.nchw : st->view.nhwc).push_back(b.get());
-                st->owned.push_back(std::move(b));
-            }
+        for (int l = 0; l < 2; l++) {
+            ByteBuf b = alloc_bytes(in_n * elem);
+            std::memcpy(b.get(), (l == 0 ? nchw : nhwc).data(), in_n * elem);
+            (l == 0 ? st->view.nchw : st->view.nhwc).push_back(b.get());
+            st->owned.push_back(std::move(b));
         }
-        FloatBuf o = alloc_floats(out_n);
+        ByteBuf o = alloc_bytes(out_n * elem);
         st->view.out.push_back(o.get());
         st->owned.push_back(std::move(o));
     }
@@ -157,7 +155,7 @@ public:
     }
     bool result(int slot, Layout layout, std::vector<float> *out) override {
         if (layout != k_->spec().layout) return false;
-        out->assign(b_.out[slot], b_.out[slot] + k_->spec().output_elements());
+        *out = load_elements(k_->spec().dtype, b_.out[slot], k_->spec().output_elements());
         return true;
     }
     const int64_t *indices(int slot) const { return idx_.empty() ? nullptr : idx_[slot].data(); }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <limits>
 
 namespace poolgen::algorithm {
@@ -49,16 +51,53 @@ std::vector<Var> memory_order(const PoolSpec &s, const std::vector<Var> &spatial
 
 namespace {
 
+// `body` of a variable bound to `e`: the conversions below read their operand many times, and
+// nested roundings (Lp's steps) would otherwise grow the expression geometrically.
+Expr with_value(const Expr &e, const std::function<Expr(const Expr &)> &body) {
+    const std::string name = Internal::unique_name('v');
+    return Internal::Let::make(name, e, body(Internal::Variable::make(e.type(), name)));
+}
+
 // bf16 in the bits (its float32 is the same bits followed by 16 zeros): Halide's own bf16
 // conversions are emulated on every x86 target and do not lower for CUDA.
 Expr bf16_bits_to_float(const Expr &bits) { return reinterpret<float>(cast<uint32_t>(bits) << 16); }
 
 // Round to nearest even; a NaN keeps its sign and top payload bits, made quiet (the rounding's
 // carry could turn a NaN with a small payload into an infinity).
-Expr float_to_bf16_bits(const Expr &v) {
-    const Expr bits = reinterpret<uint32_t>(v);
-    const Expr rounded = (bits + (0x7fff + ((bits >> 16) & 1))) >> 16;
-    return cast<uint16_t>(select(is_nan(v), (bits >> 16) | 0x40, rounded));
+Expr float_to_bf16_bits(const Expr &value) {
+    return with_value(value, [](const Expr &v) {
+        return with_value(reinterpret<uint32_t>(v), [&](const Expr &bits) {
+            const Expr rounded = (bits + (0x7fff + ((bits >> 16) & 1))) >> 16;
+            return cast<uint16_t>(select(is_nan(v), (bits >> 16) | 0x40, rounded));
+        });
+    });
+}
+
+// f16 in the bits, for targets without conversion instructions (x86 without F16C): Halide 21's
+// own emulation there turns a NaN into an infinity. Exact widening; narrowing as
+// poolgen::store_element does it (round to nearest even, overflow to infinity, a NaN kept quiet).
+Expr f16_bits_to_float(const Expr &bits16) {
+    return with_value(cast<uint32_t>(bits16), [](const Expr &b) {
+        const Expr sign = (b & 0x8000) << 16, exp = (b >> 10) & 0x1f, man = b & 0x3ff;
+        const Expr normal = reinterpret<float>(sign | ((exp + 112) << 23) | (man << 13));
+        const Expr special = reinterpret<float>(sign | 0x7f800000 | (man << 13));  // inf, NaN
+        // Zero and subnormals: man * 2^-24 (exact), its sign set in the bits (Halide's -x is 0 - x,
+        // which makes -0 +0).
+        const Expr tiny = reinterpret<float>(sign | reinterpret<uint32_t>(cast<float>(man) * 0x1p-24f));
+        return select(exp == 0x1f, special, exp == 0, tiny, normal);
+    });
+}
+
+Expr float_to_f16_bits(const Expr &value) {
+    return with_value(value, [](const Expr &v) {
+        return with_value(reinterpret<uint32_t>(v), [&](const Expr &b) {
+            const Expr sign = (b >> 16) & 0x8000, rest = b & 0x7fffffff, a = abs(v);
+            const Expr nan = sign | 0x7e00 | ((b >> 13) & 0x3ff);
+            const Expr subnormal = sign | cast<uint32_t>(round(a * 0x1p24f));  // round(): ties to even
+            const Expr normal = sign | (((rest + (0xfff + ((rest >> 13) & 1))) >> 13) - Expr(uint32_t(112) << 10));
+            return cast<uint16_t>(select(is_nan(v), nan, a >= 65520.0f, sign | 0x7c00, a < 0x1p-14f, subnormal, normal));
+        });
+    });
 }
 
 }  // namespace
@@ -72,23 +111,27 @@ Type element_type(DType dtype) {
     return Float(32);
 }
 
-Func widened_input(const PoolSpec &s, const Func &input) {
+Func widened_input(const PoolSpec &s, const Func &input, bool soft_f16) {
     if (s.dtype == DType::F32) return input;
     Func widened("widened");
     const std::vector<Var> args = memory_order(s, spatial_vars(s.rank()), Var("c"), Var("n"));
     const Expr x = Func(input)(args);
-    widened(args) = s.dtype == DType::BF16 ? bf16_bits_to_float(reinterpret<uint16_t>(x)) : cast<float>(x);
+    if (s.dtype == DType::BF16) widened(args) = bf16_bits_to_float(reinterpret<uint16_t>(x));
+    else widened(args) = soft_f16 ? f16_bits_to_float(reinterpret<uint16_t>(x)) : cast<float>(x);
     return widened;
 }
 
-Expr to_element(const PoolSpec &s, const Expr &v) {
-    if (s.dtype == DType::F16) return cast(Float(16), v);  // F16C's vcvtps2ph where the target has it
+Expr to_element(const PoolSpec &s, const Expr &v, bool soft_f16) {
+    // F16C's vcvtps2ph where the target has it.
+    if (s.dtype == DType::F16) return soft_f16 ? reinterpret(Float(16), float_to_f16_bits(v)) : cast(Float(16), v);
     if (s.dtype == DType::BF16) return reinterpret(BFloat(16), float_to_bf16_bits(v));
     return v;
 }
 
 Expr round_to_element(const PoolSpec &s, const Expr &v) {
-    if (s.dtype == DType::F16) return cast<float>(cast(Float(16), v));
+    // In the bits on every target: these roundings are off the hot paths (Lp steps, sums in
+    // the element type), and so need no target to know.
+    if (s.dtype == DType::F16) return f16_bits_to_float(float_to_f16_bits(v));
     if (s.dtype == DType::BF16) return bf16_bits_to_float(float_to_bf16_bits(v));
     return v;
 }
@@ -546,7 +589,7 @@ Expr finish_sum(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w
 
 Pipeline pool(const PoolSpec &s, const Func &stored_input, const Formulation &form) {
     const int r = s.rank();
-    const Func input = widened_input(s, stored_input);
+    const Func input = widened_input(s, stored_input, form.soft_f16);
     const bool element_sums = form.element_sums && sums_in_element_type(s);
     const bool adaptive = is_adaptive(s.op);
     Pipeline p;

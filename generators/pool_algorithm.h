@@ -29,10 +29,12 @@ std::vector<Halide::Var> memory_order(const PoolSpec &s, const std::vector<Halid
 // round to the type where PyTorch does (docs/semantics.md "Half and bfloat16").
 
 Halide::Type element_type(DType dtype);
-// The input as float32 (the input itself for f32): exact for f16 and bf16.
-Halide::Func widened_input(const PoolSpec &s, const Halide::Func &input);
+// The input as float32 (the input itself for f32): exact for f16 and bf16. bf16 is converted
+// in integer instructions on every target; f16 too with `soft_f16` (x86 without F16C, where
+// Halide 21's own emulation turns a NaN into an infinity), else by the target's instructions.
+Halide::Func widened_input(const PoolSpec &s, const Halide::Func &input, bool soft_f16);
 // A float32 value stored as the element type: round to nearest even; a NaN stays a NaN.
-Halide::Expr to_element(const PoolSpec &s, const Halide::Expr &v);
+Halide::Expr to_element(const PoolSpec &s, const Halide::Expr &v, bool soft_f16);
 // A float32 value rounded to the element type and widened back (v itself for f32).
 Halide::Expr round_to_element(const PoolSpec &s, const Halide::Expr &v);
 
@@ -189,6 +191,7 @@ struct Formulation {
     // Sums rounded to the element type where PyTorch's CPU kernel does (sums_in_element_type):
     // CPU targets; GPU targets sum in float32 as PyTorch's CUDA kernels do.
     bool element_sums = false;
+    bool soft_f16 = false;  // f16 conversions in integer instructions (widened_input)
 };
 
 // ---- The split reduction (GPU strategies): a window's taps, flattened in scan order (innermost

@@ -22,9 +22,15 @@ namespace {
 
 struct Case {
     const Kernel *kernel;
-    std::vector<float> input, expected;
+    std::vector<float> input, expected;  // input: the stored elements widened
+    std::vector<uint8_t> stored;         // input in the kernel's dtype
     std::vector<int64_t> expected_indices;
 };
+
+halide_type_t element_type(DType d) {
+    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
+                                                                                      : halide_type_t(halide_type_float, 32);
+}
 
 constexpr int kThreads = 8;
 
@@ -42,7 +48,9 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
         const PoolSpec &s = k->spec();
         if (s.input_elements() > (1 << 20)) continue;
         for (Dist d : {Dist::Grid, Dist::NaNHeavy}) {
-            Case c{k, random_values(s, d, cases.size() + 1), {}, {}};
+            Case c{k, random_values(s, d, cases.size() + 1), {}, {}, {}};
+            c.stored = store_elements(s.dtype, c.input.data(), static_cast<int64_t>(c.input.size()));
+            c.input = load_elements(s.dtype, c.stored.data(), static_cast<int64_t>(c.input.size()));
             c.expected.resize(static_cast<size_t>(s.output_elements()));
             if (s.return_indices) c.expected_indices.resize(c.expected.size());
             REQUIRE(reference::run(s, c.input.data(), c.expected.data(), s.return_indices ? c.expected_indices.data() : nullptr)
@@ -75,14 +83,15 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
             const Kernel *by_spec = registry().find(s, Device::CPU);
             if (by_spec == nullptr || by_spec->spec() != s) fail(who + ": find(spec) failed");
             if (registry().find(c.kernel->name()) == nullptr) fail(who + ": find(name) failed");
-            std::vector<float> out(c.expected.size(), -7.0f);
+            const size_t elem = dtype_size(s.dtype);
+            std::vector<uint8_t> out(c.expected.size() * elem, 0xee);
             std::vector<int64_t> idx(c.expected_indices.size(), -7);
             Status st;
             const int api = int(rng() % 4);
             if (api <= 1 || !s.return_indices) {
                 // Dense pointers; api 1 on an index kernel asks for values only.
                 const bool want_idx = s.return_indices && api == 0;
-                st = c.kernel->run(c.input.data(), out.data(), want_idx ? idx.data() : nullptr, Device::CPU);
+                st = c.kernel->run(c.stored.data(), out.data(), want_idx ? idx.data() : nullptr, Device::CPU);
                 if (!want_idx) idx.assign(idx.size(), 0);
             } else {
                 // halide_buffer_t: dense views (api 2), or outputs with a one-element gap after
@@ -101,11 +110,11 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
                     od[d] = {0, int32_t(out_shape[n - 1 - d]), stride, 0};
                     stride *= od[d].extent + (d == 0 ? int32_t(gap) : 0);
                 }
-                std::vector<float> sout(size_t(stride), -7.0f);
+                std::vector<uint8_t> sout(size_t(stride) * elem, 0xee);
                 std::vector<int64_t> sidx(size_t(stride), -7);
                 halide_buffer_t ib{}, ob{}, xb{};
-                ib.host = reinterpret_cast<uint8_t *>(const_cast<float *>(c.input.data()));
-                ib.type = halide_type_t(halide_type_float, 32);
+                ib.host = const_cast<uint8_t *>(c.stored.data());
+                ib.type = element_type(s.dtype);
                 ib.dimensions = n;
                 ib.dim = id;
                 ob = ib;
@@ -116,8 +125,8 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
                 xb.host = reinterpret_cast<uint8_t *>(sidx.data());
                 st = c.kernel->run(&ib, &ob, &xb, Device::CPU);
                 const size_t row = size_t(od[0].extent);
-                for (size_t e = 0; e < out.size(); e++) {
-                    out[e] = sout[e / row * (row + gap) + e % row];
+                for (size_t e = 0; e < c.expected.size(); e++) {
+                    std::memcpy(&out[e * elem], &sout[(e / row * (row + gap) + e % row) * elem], elem);
                     idx[e] = sidx[e / row * (row + gap) + e % row];
                 }
             }
@@ -127,9 +136,10 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
                 continue;
             }
             const bool indices_filled = !(s.return_indices && api == 1);
+            const std::vector<float> got = load_elements(s.dtype, out.data(), static_cast<int64_t>(c.expected.size()));
             const CheckResult r =
                 compare(s, c.input.data(), c.expected.data(), indices_filled && s.return_indices ? c.expected_indices.data() : nullptr,
-                        out.data(), indices_filled && s.return_indices ? idx.data() : nullptr);
+                        got.data(), indices_filled && s.return_indices ? idx.data() : nullptr);
             if (!r.status.ok()) fail(who + ": " + r.status.message());
             // An error path, concurrently: a wrong shape is refused with its own message.
             if (i % 16 == 0) {
@@ -139,7 +149,7 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
                 for (size_t d = 0; d < mem.size(); d++) bad[d] = {0, int32_t(mem[mem.size() - 1 - d] + 1), 0, 0};
                 halide_buffer_t b{};
                 b.host = reinterpret_cast<uint8_t *>(out.data());
-                b.type = halide_type_t(halide_type_float, 32);
+                b.type = element_type(s.dtype);
                 b.dimensions = static_cast<int>(s.input.size());
                 b.dim = bad;
                 const Status e = c.kernel->run(&b, &b);

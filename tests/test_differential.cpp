@@ -63,14 +63,24 @@ struct StridedView {
 };
 
 template <typename T>
-void scatter(StridedView &v, const std::vector<T> &dense) {
-    for (size_t i = 0; i < dense.size(); i++) std::memcpy(v.at(int64_t(i)), &dense[i], sizeof(T));
-}
-template <typename T>
 std::vector<T> gather(StridedView &v, size_t n) {
     std::vector<T> out(n);
     for (size_t i = 0; i < n; i++) std::memcpy(&out[i], v.at(int64_t(i)), sizeof(T));
     return out;
+}
+// Dense elements of v.elem bytes each.
+void scatter_bytes(StridedView &v, const std::vector<uint8_t> &dense) {
+    for (size_t i = 0; i < dense.size() / v.elem; i++) std::memcpy(v.at(int64_t(i)), &dense[i * v.elem], v.elem);
+}
+std::vector<uint8_t> gather_bytes(StridedView &v, size_t n) {
+    std::vector<uint8_t> out(n * v.elem);
+    for (size_t i = 0; i < n; i++) std::memcpy(&out[i * v.elem], v.at(int64_t(i)), v.elem);
+    return out;
+}
+
+halide_type_t element_type(DType d) {
+    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
+                                                                                      : halide_type_t(halide_type_float, 32);
 }
 
 // POOLGEN_DISPATCH_LEVEL=2 or 1 (set by ctest's differential.level* tests) restricts the
@@ -105,19 +115,20 @@ std::vector<std::string> run_cases(uint64_t seed, uint64_t cases) {
         const Dist dist = static_cast<Dist>(rng() % static_cast<uint64_t>(Dist::kCount));
         const uint64_t case_seed = rng();
         const bool strided = rng() % 4 == 0;
-        const std::vector<float> in = random_values(s, dist, case_seed);
-        std::vector<float> out(static_cast<size_t>(s.output_elements()));
-        std::vector<int64_t> idx(s.return_indices ? out.size() : 0);
+        // Stored in the kernel's dtype (f16/bf16 round the drawn values; the check reads what was stored).
+        const std::vector<uint8_t> in = as_elements(s, random_values(s, dist, case_seed));
+        std::vector<uint8_t> out = element_buffer(s, s.output_elements());
+        std::vector<int64_t> idx(s.return_indices ? static_cast<size_t>(s.output_elements()) : 0);
         Status st;
         if (!strided) {
             st = k.run(in.data(), out.data(), s.return_indices ? idx.data() : nullptr, Device::CPU);
         } else {
-            StridedView vin(s.input_memory_shape(), halide_type_t(halide_type_float, 32), rng);
-            StridedView vout(s.output_memory_shape(), halide_type_t(halide_type_float, 32), rng);
+            StridedView vin(s.input_memory_shape(), element_type(s.dtype), rng);
+            StridedView vout(s.output_memory_shape(), element_type(s.dtype), rng);
             StridedView vidx(s.output_memory_shape(), halide_type_t(halide_type_int, 64), rng);
-            scatter(vin, in);
+            scatter_bytes(vin, in);
             st = k.run(&vin.buf, &vout.buf, s.return_indices ? &vidx.buf : nullptr, Device::CPU);
-            out = gather<float>(vout, out.size());
+            out = gather_bytes(vout, out.size() / vout.elem);
             if (s.return_indices) idx = gather<int64_t>(vidx, idx.size());
         }
         std::ostringstream what;

@@ -22,6 +22,20 @@ namespace {
 constexpr size_t kBand = 64;                          // bytes before and after every buffer
 constexpr uint32_t kGuard = 0x7f8badbdu;              // signalling NaN: the bands and gaps
 constexpr uint32_t kUnwritten = 0x7fa5a5a5u;          // signalling NaN: output not yet written
+// The same roles for 16-bit elements: signalling NaNs of f16 and of bf16.
+struct Sentinels {
+    uint64_t guard, unwritten;
+    size_t bytes;
+};
+Sentinels sentinels(DType d) {
+    if (d == DType::F16) return {0x7d5b, 0x7ca5, 2};
+    if (d == DType::BF16) return {0x7f8b, 0x7fa5, 2};
+    return {kGuard, kUnwritten, 4};
+}
+halide_type_t element_type(DType d) {
+    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
+                                                                                      : halide_type_t(halide_type_float, 32);
+}
 constexpr uint64_t kUnwrittenIndex = 0xa5a5a5a5a5a5a5a5ull;  // negative: never an index
 constexpr uint64_t kGuardIndex = 0xbadbadbadbadbad1ull;
 
@@ -53,11 +67,11 @@ private:
     std::vector<uint8_t> snapshot_;
 };
 
-std::string check_outputs(const float *out, const int64_t *idx, size_t n) {
+std::string check_outputs(const void *out, const int64_t *idx, size_t n, const Sentinels &sn = sentinels(DType::F32)) {
     for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        std::memcpy(&bits, &out[i], 4);
-        if (bits == kUnwritten || bits == kGuard) return "output element " + std::to_string(i) + " was never written";
+        uint64_t bits = 0;
+        std::memcpy(&bits, static_cast<const uint8_t *>(out) + i * sn.bytes, sn.bytes);
+        if (bits == sn.unwritten || bits == sn.guard) return "output element " + std::to_string(i) + " was never written";
         if (idx && (uint64_t(idx[i]) == kUnwrittenIndex || uint64_t(idx[i]) == kGuardIndex))
             return "index element " + std::to_string(i) + " was never written";
     }
@@ -65,13 +79,16 @@ std::string check_outputs(const float *out, const int64_t *idx, size_t n) {
 }
 
 // One run through the dense-pointer API with guard bands around input, output and indices.
+// `values` stored in the kernel's dtype; `shift` bytes off alignment.
 std::string dense_run(const Kernel &k, const std::vector<float> &values, size_t shift, bool with_indices) {
     const PoolSpec &s = k.spec();
-    const size_t in_n = values.size(), out_n = static_cast<size_t>(s.output_elements());
-    Guarded in(in_n * 4, shift, kGuard, 0, 4), out(out_n * 4, shift, kGuard, kUnwritten, 4);
+    const Sentinels sn = sentinels(s.dtype);
+    const std::vector<uint8_t> stored = as_elements(s, values);
+    const size_t in_n = values.size(), out_n = static_cast<size_t>(s.output_elements()), e = sn.bytes;
+    Guarded in(in_n * e, shift, sn.guard, 0, e), out(out_n * e, shift, sn.guard, sn.unwritten, e);
     Guarded idx(with_indices ? out_n * 8 : 0, shift ? 8 : 0, kGuardIndex, kUnwrittenIndex, 8);
-    std::memcpy(in.payload(), values.data(), in_n * 4);
-    const std::vector<uint8_t> before(in.payload(), in.payload() + in_n * 4);
+    std::memcpy(in.payload(), stored.data(), stored.size());
+    const std::vector<uint8_t> before(in.payload(), in.payload() + stored.size());
     Status st = k.run(in.payload(), out.payload(), with_indices ? reinterpret_cast<int64_t *>(idx.payload()) : nullptr,
                       Device::CPU);
     if (!st.ok()) return "run failed: " + st.message();
@@ -80,12 +97,11 @@ std::string dense_run(const Kernel &k, const std::vector<float> &values, size_t 
     if (auto b = out.changed_outside()) return "output guard band written at byte offset " + std::to_string(*b);
     if (with_indices)
         if (auto b = idx.changed_outside()) return "indices guard band written at byte offset " + std::to_string(*b);
-    std::vector<float> o(out_n);
-    std::memcpy(o.data(), out.payload(), out_n * 4);
+    const std::vector<uint8_t> o(out.payload(), out.payload() + out_n * e);
     std::vector<int64_t> ix(with_indices ? out_n : 0);
     if (with_indices) std::memcpy(ix.data(), idx.payload(), out_n * 8);
-    if (std::string e = check_outputs(o.data(), with_indices ? ix.data() : nullptr, out_n); !e.empty()) return e;
-    const CheckResult r = check(k, values.data(), o.data(), with_indices ? ix.data() : nullptr);
+    if (std::string err = check_outputs(o.data(), with_indices ? ix.data() : nullptr, out_n, sn); !err.empty()) return err;
+    const CheckResult r = check(k, stored.data(), o.data(), with_indices ? ix.data() : nullptr);
     if (!r.status.ok()) return "wrong result: " + r.status.message();
     return "";
 }
@@ -131,10 +147,17 @@ struct GuardedBuffer {
         for (size_t i = 0; i < v.size(); i++) std::memcpy(&v[i], arena.payload() + ((i / row) * (row + gap_) + i % row) * elem, elem);
         return v;
     }
-    template <typename T>
-    void fill(const std::vector<T> &v) {
+    // The elements as dense bytes, and dense bytes (elem each) into the buffer.
+    std::vector<uint8_t> dense_bytes() {
+        const size_t row = size_t(shape.back()), n = span(shape, 0);
+        std::vector<uint8_t> v(n * elem);
+        for (size_t i = 0; i < n; i++) std::memcpy(&v[i * elem], arena.payload() + ((i / row) * (row + gap_) + i % row) * elem, elem);
+        return v;
+    }
+    void fill_bytes(const std::vector<uint8_t> &v) {
         const size_t row = size_t(shape.back());
-        for (size_t i = 0; i < v.size(); i++) std::memcpy(arena.payload() + ((i / row) * (row + gap_) + i % row) * elem, &v[i], elem);
+        for (size_t i = 0; i < v.size() / elem; i++)
+            std::memcpy(arena.payload() + ((i / row) * (row + gap_) + i % row) * elem, &v[i * elem], elem);
     }
     std::string gaps_intact() {
         const size_t row = size_t(shape.back());
@@ -153,21 +176,23 @@ private:
 
 std::string buffer_run(const Kernel &k, const std::vector<float> &values, size_t gap) {
     const PoolSpec &s = k.spec();
-    const halide_type_t f32(halide_type_float, 32), i64(halide_type_int, 64);
-    GuardedBuffer in(s.input_memory_shape(), f32, gap, kGuard, 0), out(s.output_memory_shape(), f32, gap, kGuard, kUnwritten);
+    const Sentinels sn = sentinels(s.dtype);
+    const halide_type_t type = element_type(s.dtype), i64(halide_type_int, 64);
+    const std::vector<uint8_t> stored = as_elements(s, values);
+    GuardedBuffer in(s.input_memory_shape(), type, gap, sn.guard, 0), out(s.output_memory_shape(), type, gap, sn.guard, sn.unwritten);
     GuardedBuffer idx(s.output_memory_shape(), i64, gap, kGuardIndex, kUnwrittenIndex);
-    in.fill(values);
+    in.fill_bytes(stored);
     Status st = k.run(&in.buf, &out.buf, s.return_indices ? &idx.buf : nullptr, Device::CPU);
     if (!st.ok()) return "run failed: " + st.message();
     if (std::string e = in.gaps_intact(); !e.empty()) return "input: " + e;
-    if (std::memcmp(in.dense<float>().data(), values.data(), values.size() * 4) != 0) return "the input was modified";
+    if (in.dense_bytes() != stored) return "the input was modified";
     if (std::string e = out.gaps_intact(); !e.empty()) return "output: " + e;
     if (s.return_indices)
         if (std::string e = idx.gaps_intact(); !e.empty()) return "indices: " + e;
-    const auto o = out.dense<float>();
+    const auto o = out.dense_bytes();
     const auto ix = s.return_indices ? idx.dense<int64_t>() : std::vector<int64_t>();
-    if (std::string e = check_outputs(o.data(), s.return_indices ? ix.data() : nullptr, o.size()); !e.empty()) return e;
-    const CheckResult r = check(k, values.data(), o.data(), s.return_indices ? ix.data() : nullptr);
+    if (std::string e = check_outputs(o.data(), s.return_indices ? ix.data() : nullptr, o.size() / sn.bytes, sn); !e.empty()) return e;
+    const CheckResult r = check(k, stored.data(), o.data(), s.return_indices ? ix.data() : nullptr);
     if (!r.status.ok()) return "wrong result: " + r.status.message();
     return "";
 }

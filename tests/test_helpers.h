@@ -1,6 +1,7 @@
 // Small helpers shared by the tests.
 #pragma once
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -65,6 +66,19 @@ inline bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) =
 // runtime's own test data.
 inline std::vector<float> random_input(const poolgen::PoolSpec &s, uint32_t seed, double special_rate) {
     return poolgen::reference::sample_input(s, seed, special_rate);
+}
+
+// Values stored as the spec's dtype: the bytes a kernel reads (test-grid values are exact in
+// f16 and bf16), and an output of the kernel's dtype widened back to float.
+inline std::vector<uint8_t> as_elements(const poolgen::PoolSpec &s, const std::vector<float> &v) {
+    return poolgen::store_elements(s.dtype, v.data(), static_cast<int64_t>(v.size()));
+}
+inline std::vector<float> as_floats(const poolgen::PoolSpec &s, const std::vector<uint8_t> &bytes) {
+    return poolgen::load_elements(s.dtype, bytes.data(), static_cast<int64_t>(bytes.size() / poolgen::dtype_size(s.dtype)));
+}
+// Room for n elements of the spec's dtype, each byte `fill`.
+inline std::vector<uint8_t> element_buffer(const poolgen::PoolSpec &s, int64_t n, uint8_t fill = 0) {
+    return std::vector<uint8_t>(static_cast<size_t>(n) * poolgen::dtype_size(s.dtype), fill);
 }
 
 }  // namespace testutil

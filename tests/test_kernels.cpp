@@ -18,10 +18,12 @@ using namespace testutil;
 namespace {
 
 
-CheckResult run_and_check(const Kernel &k, const std::vector<float> &in) {
+// `values` stored in the kernel's dtype; the output starts as NaN bits (0xff bytes).
+CheckResult run_and_check(const Kernel &k, const std::vector<float> &values) {
     const PoolSpec &s = k.spec();
-    std::vector<float> out(static_cast<size_t>(s.output_elements()), -999.0f);
-    std::vector<int64_t> idx(s.return_indices ? out.size() : 0, -999);
+    const std::vector<uint8_t> in = as_elements(s, values);
+    std::vector<uint8_t> out = element_buffer(s, s.output_elements(), 0xff);
+    std::vector<int64_t> idx(s.return_indices ? static_cast<size_t>(s.output_elements()) : 0, -999);
     Status st = k.run(in.data(), out.data(), s.return_indices ? idx.data() : nullptr, Device::CPU);
     INFO(st.message());
     REQUIRE(st.ok());
@@ -35,11 +37,13 @@ const Kernel &kernel(const char *name) {
     return *k;
 }
 
-std::vector<float> run_values(const Kernel &k, const std::vector<float> &in) {
-    std::vector<float> out(static_cast<size_t>(k.spec().output_elements()));
-    std::vector<int64_t> idx(k.spec().return_indices ? out.size() : 0);
-    REQUIRE(k.run(in.data(), out.data(), k.spec().return_indices ? idx.data() : nullptr).ok());
-    return out;
+std::vector<float> run_values(const Kernel &k, const std::vector<float> &values) {
+    const PoolSpec &s = k.spec();
+    const std::vector<uint8_t> in = as_elements(s, values);
+    std::vector<uint8_t> out = element_buffer(s, s.output_elements());
+    std::vector<int64_t> idx(s.return_indices ? static_cast<size_t>(s.output_elements()) : 0);
+    REQUIRE(k.run(in.data(), out.data(), s.return_indices ? idx.data() : nullptr).ok());
+    return as_floats(s, out);
 }
 
 }  // namespace
@@ -100,6 +104,41 @@ TEST_CASE("seeds' worked examples through the generated kernels", "[kernels][see
     for (int i = 0; i < 250; i++) nin[i] = float(i);
     auto means = run_values(kernel("nin_gap"), nin);
     for (int c = 0; c < 10; c++) CHECK(means[c] == float(c * 25 + 12));
+}
+
+TEST_CASE("f16 and bf16 kernels: float32 sums rounded once to nearest even, PyTorch's values", "[kernels][dtype]") {
+    // Hand-computed, and what PyTorch 2.15 gives (avg_pool1d(x.half() / x.bfloat16(), 2, 2)):
+    // (1 + 2^-8) / 2 = 0.5 + 2^-9, exact in f16, a tie in bf16 (even: 0.5); (1 + 3*2^-8) / 2 =
+    // 0.5 + 3*2^-9, exact in f16, a tie in bf16 between 0.5 + 2^-8 and 0.5 + 2^-7 (even: the
+    // latter). 65504 + 65504 overflows f16 but not the float32 sum.
+    CHECK(run_values(kernel("dtype_seed_avg_f16"), {1, 0x1p-8f, 1, 3 * 0x1p-8f, 65504, 65504}) ==
+          std::vector<float>{0.501953125f, 0.505859375f, 65504});
+    CHECK(run_values(kernel("dtype_seed_avg_bf16"), {1, 0x1p-8f, 1, 3 * 0x1p-8f, 2, 2}) == std::vector<float>{0.5f, 0.5078125f, 2});
+    // PyTorch's CPU adaptive_avg_pool3d sums in bf16: 256 + 1 rounds to 256 (a tie, even), again
+    // + 1, then 256 / 3 = 85.33 rounds to 85.5; the other window 1 + 1 + 256 = 258 (exact) / 3 = 86.
+    CHECK(run_values(kernel("dtype_seed_aavg3d_bf16"), {256, 1, 1, 1, 1, 256}) == std::vector<float>{85.5f, 86});
+}
+
+TEST_CASE("an f16 kernel refuses a float32 halide_buffer_t before reading it", "[kernels][dtype]") {
+    using Catch::Matchers::Contains;
+    const Kernel &k = kernel("dtype_seed_avg_f16");
+    std::vector<float> in(6, 1.0f), out(3, -1.0f);
+    halide_dimension_t idims[3] = {{0, 6, 1, 0}, {0, 1, 6, 0}, {0, 1, 6, 0}}, odims[3] = {{0, 3, 1, 0}, {0, 1, 3, 0}, {0, 1, 3, 0}};
+    halide_buffer_t ib{}, ob{};
+    ib.host = reinterpret_cast<uint8_t *>(in.data());
+    ib.type = halide_type_t(halide_type_float, 32);
+    ib.dimensions = 3;
+    ib.dim = idims;
+    ob = ib;
+    ob.host = reinterpret_cast<uint8_t *>(out.data());
+    ob.dim = odims;
+    CHECK_THAT(k.run(&ib, &ob).message(), Contains("input: type is float32, the kernel needs float16"));
+    ib.type = halide_type_t(halide_type_float, 16);
+    CHECK_THAT(k.run(&ib, &ob).message(), Contains("output: type is float32, the kernel needs float16"));
+    CHECK(out == std::vector<float>(3, -1.0f));
+    const Kernel &b = kernel("dtype_seed_avg_bf16");
+    ob.type = halide_type_t(halide_type_float, 16);
+    CHECK_THAT(b.run(&ib, &ob).message(), Contains("input: type is float16, the kernel needs bfloat16"));
 }
 
 TEST_CASE("a window entirely in padding gives -inf", "[kernels]") {

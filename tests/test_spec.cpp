@@ -1,6 +1,12 @@
 // PoolSpec: PyTorch's output-size arithmetic and validation rules.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "poolgen/spec.h"
 #include "test_helpers.h"
 
@@ -273,4 +279,84 @@ TEST_CASE("lp ops: p defaults to 2, PyTorch's rules take no padding or dilation,
     CHECK(g.validate().ok());
     CHECK(g.output_shape() == std::vector<int64_t>{2, 4, 1});
     CHECK(g.canonical_name() == "global_lp_pool_f32_nchw_onnx_lp3_2x4x7");
+}
+
+TEST_CASE("dtypes: f16 and bf16 names, sizes, npy dtypes, and rules onnx stays f32", "[spec][dtype]") {
+    CHECK(parse_dtype("f16") == DType::F16);
+    CHECK(parse_dtype("bf16") == DType::BF16);
+    CHECK(!parse_dtype("float16"));
+    CHECK(dtype_size(DType::F16) == 2);
+    CHECK(dtype_size(DType::BF16) == 2);
+    CHECK(std::string(npy_descr(DType::F32)) == "<f4");
+    CHECK(std::string(npy_descr(DType::F16)) == "<f2");
+    CHECK(std::string(npy_descr(DType::BF16)) == "<u2");
+    PoolSpec s = avg({1, 1, 8}, {3});
+    s.dtype = DType::BF16;
+    CHECK(s.canonical_name() == "avg_pool_bf16_nchw_k3_s3_p0_1x1x8");
+    CHECK(s.validate().ok());
+    PoolSpec o = onnx1d(Op::MaxPool, 8, 3, 2, 0, 2);
+    o.dtype = DType::F16;
+    CHECK(o.validate().message() == "field 'dtype': rules onnx kernels are f32 only (the ONNX import reads float32 models), got f16");
+}
+
+namespace {
+uint16_t half_bits(float v) {
+    uint16_t h;
+    store_element(DType::F16, v, &h, 0);
+    return h;
+}
+uint16_t bf16_bits(float v) {
+    uint16_t h;
+    store_element(DType::BF16, v, &h, 0);
+    return h;
+}
+float from_bits32(uint32_t b) {
+    float v;
+    std::memcpy(&v, &b, 4);
+    return v;
+}
+}  // namespace
+
+TEST_CASE("element conversions: round to nearest even, overflow, subnormals, NaN", "[spec][dtype]") {
+    // f16: 1 + 2^-11 is halfway between 1 and 1 + 2^-10 (even: 1); 1 + 3*2^-11 rounds up to 1 + 2^-9.
+    CHECK(half_bits(1.0f) == 0x3c00);
+    CHECK(half_bits(1.0f + 0x1p-11f) == 0x3c00);
+    CHECK(half_bits(1.0f + 3 * 0x1p-11f) == 0x3c02);
+    CHECK(half_bits(-2.0f) == 0xc000);
+    CHECK(half_bits(65504.0f) == 0x7bff);
+    CHECK(half_bits(65519.99f) == 0x7bff);  // below the midpoint to 65536
+    CHECK(half_bits(65520.0f) == 0x7c00);   // the midpoint rounds to even: infinity
+    CHECK(half_bits(-1e10f) == 0xfc00);
+    CHECK(half_bits(0x1p-24f) == 0x0001);   // the smallest subnormal
+    CHECK(half_bits(0x1p-25f) == 0x0000);   // half of it: a tie, even is 0
+    CHECK(half_bits(3 * 0x1p-25f) == 0x0002);  // 1.5 steps: a tie, even is 2
+    CHECK(half_bits(0x1p-14f - 0x1p-26f) == 0x0400);  // rounds up into the smallest normal
+    CHECK(half_bits(-0.0f) == 0x8000);
+    CHECK(half_bits(from_bits32(0x7f800001u)) == 0x7e00);  // a NaN stays a NaN, made quiet
+    CHECK(half_bits(from_bits32(0xffc02000u)) == 0xfe01);  // sign and top payload bits kept
+    CHECK(load_element(DType::F16, std::vector<uint16_t>{0x0001}.data(), 0) == 0x1p-24f);
+    CHECK(load_element(DType::F16, std::vector<uint16_t>{0x7bff}.data(), 0) == 65504.0f);
+    CHECK(std::isinf(load_element(DType::F16, std::vector<uint16_t>{0xfc00}.data(), 0)));
+    // bf16: the top 16 bits, rounded to nearest even.
+    CHECK(bf16_bits(1.0f) == 0x3f80);
+    CHECK(bf16_bits(1.0f + 0x1p-8f) == 0x3f80);      // a tie: even
+    CHECK(bf16_bits(1.0f + 3 * 0x1p-8f) == 0x3f82);  // a tie: even is up
+    CHECK(bf16_bits(1.0f + 0x1p-8f + 0x1p-20f) == 0x3f81);
+    CHECK(bf16_bits(from_bits32(0x7f7fffffu)) == 0x7f80);  // FLT_MAX rounds to infinity
+    CHECK(bf16_bits(from_bits32(0x7f800001u)) == 0x7fc0);  // not an infinity: a quiet NaN
+    CHECK(bf16_bits(from_bits32(0xff812345u)) == 0xffc1);
+    CHECK(load_element(DType::BF16, std::vector<uint16_t>{0x3f81}.data(), 0) == 1.0f + 0x1p-7f);
+    CHECK(round_to(DType::BF16, 85.33333f) == 85.5f);
+    CHECK(round_to(DType::F32, 85.33333f) == 85.33333f);
+    // Round trips of every f16 and bf16 value (NaNs as NaNs).
+    for (uint32_t b = 0; b < 0x10000; b++) {
+        const uint16_t h = static_cast<uint16_t>(b);
+        for (DType d : {DType::F16, DType::BF16}) {
+            const float v = load_element(d, &h, 0);
+            uint16_t back;
+            store_element(d, v, &back, 0);
+            if (std::isnan(v)) CHECK(std::isnan(load_element(d, &back, 0)));
+            else if (back != h) FAIL_CHECK(to_string(d) << " value 0x" << std::hex << b << " came back as 0x" << back);
+        }
+    }
 }

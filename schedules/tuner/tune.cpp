@@ -219,8 +219,6 @@ std::vector<Trial> run_trials(const TuneOptions &o, int threads, const std::vect
 int tune(const TuneOptions &o) {
     const Kernel *k = registry().find(o.name);
     if (!k) fail("no kernel named '" + o.name + "' in this binary (see poolgen list)");
-    if (k->spec().dtype != DType::F32)
-        fail("kernel '" + o.name + "' is " + to_string(k->spec().dtype) + "; the tuner times f32 kernels only");
     const PoolSpec &spec = k->spec();
     const auto t_start = clock_type::now();
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));

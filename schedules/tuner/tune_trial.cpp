@@ -82,7 +82,7 @@ int tune_trial(const TrialOptions &o) {
     if (kernels.empty()) return 0;
     PoolSpec logical = spec;
     logical.layout = Layout::NCHW;
-    const double footprint = 4.0 * (spec.input_elements() + spec.output_elements()) +
+    const double footprint = static_cast<double>(dtype_size(spec.dtype)) * (spec.input_elements() + spec.output_elements()) +
                              (spec.return_indices ? 8.0 * spec.output_elements() : 0);
     const int slots = rotation_slots(footprint, o.cold_mb);
     Storage st;

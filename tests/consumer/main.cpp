@@ -43,7 +43,7 @@ int main() {
         if (k->name() == "gap") gap_sets.insert(k->info().set);
     }
     const std::set<std::string> expected_sets = {"vision_kernels", "audio_kernels"};
-    if (kernels.size() != 5) fail("registry: expected 5 kernels (3 + 2), found " + std::to_string(kernels.size()));
+    if (kernels.size() != 6) fail("registry: expected 6 kernels (4 + 2), found " + std::to_string(kernels.size()));
     if (sets != expected_sets) fail("registry: expected the sets vision_kernels and audio_kernels");
     if (gap_sets != expected_sets) fail("registry: expected one kernel named 'gap' in each set");
 
@@ -64,9 +64,10 @@ int main() {
     for (const Kernel *k : kernels) {
         const PoolSpec &spec = k->spec();
         const std::string label = k->info().set + "/" + k->name();
-        std::vector<float> input = reference::sample_input(spec, seed++, true);  // ties, NaN, infinities, -0
-        std::vector<float> output(static_cast<size_t>(spec.output_elements()));
-        std::vector<int64_t> indices(spec.return_indices ? output.size() : 0);
+        // Ties, NaN, infinities, -0, stored in the kernel's dtype.
+        const std::vector<uint8_t> input = reference::sample_elements(spec, seed++, true);
+        std::vector<uint8_t> output(static_cast<size_t>(spec.output_elements()) * dtype_size(spec.dtype));
+        std::vector<int64_t> indices(spec.return_indices ? static_cast<size_t>(spec.output_elements()) : 0);
         int64_t *idx = spec.return_indices ? indices.data() : nullptr;
         if (Status s = k->run(input.data(), output.data(), idx, Device::CPU); !s.ok()) {
             fail(label + ": run: " + s.message());
