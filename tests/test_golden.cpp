@@ -2,9 +2,16 @@
 // reference loops and the generated kernels must reproduce PyTorch's numbers, and the manifest
 // validator must reject every parameter set PyTorch rejects, naming the field to blame.
 //
+// The fixtures come in the kernel's dtype: f32 (<f4), f16 (<f2) and bf16 (its raw bits as <u2),
+// as poolgen::npy_descr names them. The kernels run on those bytes; every comparison is on the
+// values widened to float (exact for f16 and bf16), and the reference loops and error bounds
+// take the widened input.
+//
 // How results are compared:
 // - max ops: bitwise (NaN where PyTorch has NaN, otherwise identical bits, so the sign of a
-//   zero counts) and the indices exactly.
+//   zero counts) and the indices exactly. A NaN is compared as "NaN", whatever its bits: in f16
+//   and bf16 the bits of an output NaN differ between PyTorch's own code paths (its bf16 max
+//   pools, for one, turn the NaN 0xffff of their input into 0x7fc0).
 // - averages: by value (so -0 == +0, see tests/golden/README.md: contiguous PyTorch stores
 //   0 + sum/divisor), NaN where NaN, infinities exactly, and finite values within
 //   reference::error_bounds' bound B = (taps + 1) * FLT_EPSILON * sum|x| / |divisor|.
@@ -18,6 +25,9 @@
 //   result in the very worst case, where every rounding is maximal and in the same direction;
 //   the bound is so pessimistic for real sums that it still holds by orders of magnitude.)
 //   B is never loosened here.
+//   In f16 and bf16 the bound adds one rounding to the type (each result is the exact one
+//   within B, rounded to the type), or, for PyTorch's 3D adaptive averages that sum in the type,
+//   a rounding in the type per addition (reference::error_bounds).
 // - Lp pools: the same way, within reference::error_bounds' Lp bound (docs/semantics.md).
 #include <catch2/catch.hpp>
 
@@ -42,6 +52,7 @@
 namespace {
 
 namespace npy = poolgen::npy;
+using poolgen::DType;
 using poolgen::ManifestKernel;
 using poolgen::PoolSpec;
 using poolgen::Status;
@@ -61,15 +72,17 @@ const poolgen::Manifest &golden_manifest() {
 std::string data_path(const std::string &name, const char *what) { return kGoldenDir + "/data/" + name + "." + what + ".npy"; }
 
 struct Fixture {
-    std::vector<float> input, output;
-    std::vector<int64_t> indices;  // empty unless return_indices
+    std::vector<uint8_t> input_bytes;  // the input as stored: elements of the kernel's dtype
+    std::vector<float> input, output;  // widened to float
+    std::vector<int64_t> indices;      // empty unless return_indices
     std::vector<int64_t> input_shape, output_shape, indices_shape;
 };
 
-std::vector<float> as_floats(const npy::Array &a) {
-    std::vector<float> v(static_cast<size_t>(a.elements()));
-    std::memcpy(v.data(), a.data.data(), v.size() * sizeof(float));
-    return v;
+// The array's elements widened to float; requires the descr npy_descr gives for `dtype`.
+std::vector<float> as_floats(const npy::Array &a, DType dtype) {
+    REQUIRE(a.descr == poolgen::npy_descr(dtype));
+    REQUIRE(a.data.size() == static_cast<size_t>(a.elements()) * poolgen::dtype_size(dtype));
+    return poolgen::load_elements(dtype, a.data.data(), a.elements());
 }
 
 // Reads a case's fixture arrays, requiring the dtypes and shapes tests/golden/README.md promises.
@@ -82,12 +95,12 @@ Fixture read_fixture(const ManifestKernel &k) {
     const Status so = npy::read(data_path(k.name, "output"), &out);
     INFO(so.message());
     REQUIRE(so.ok());
-    REQUIRE(in.descr == "<f4");
-    REQUIRE(out.descr == "<f4");
+    INFO("dtype " << poolgen::to_string(k.spec.dtype) << ": .npy descrs " << in.descr << ", " << out.descr);
     f.input_shape = in.shape;
     f.output_shape = out.shape;
-    f.input = as_floats(in);
-    f.output = as_floats(out);
+    f.input = as_floats(in, k.spec.dtype);
+    f.output = as_floats(out, k.spec.dtype);
+    f.input_bytes = std::move(in.data);
     if (k.spec.return_indices) {
         npy::Array idx;
         const Status sx = npy::read(data_path(k.name, "indices"), &idx);
@@ -156,22 +169,34 @@ std::string mismatches(const PoolSpec &spec, const std::vector<float> &input, co
     return os.str();
 }
 
-std::vector<float> golden_output(const std::string &name) {
+// A fixture array of the given dtype, widened to float.
+std::vector<float> golden_values(const std::string &name, const char *what, DType dtype) {
     npy::Array a;
-    const Status s = npy::read(data_path(name, "output"), &a);
+    const Status s = npy::read(data_path(name, what), &a);
     INFO(s.message());
     REQUIRE(s.ok());
-    REQUIRE(a.descr == "<f4");
-    return as_floats(a);
+    return as_floats(a, dtype);
 }
 
-std::vector<float> golden_input(const std::string &name) {
+std::vector<float> golden_output(const std::string &name, DType dtype = DType::F32) {
+    return golden_values(name, "output", dtype);
+}
+
+std::vector<float> golden_input(const std::string &name, DType dtype = DType::F32) {
+    return golden_values(name, "input", dtype);
+}
+
+// The raw 16-bit elements of an f16 or bf16 fixture array.
+std::vector<uint16_t> golden_bits16(const std::string &name, const char *what, DType dtype) {
     npy::Array a;
-    const Status s = npy::read(data_path(name, "input"), &a);
+    const Status s = npy::read(data_path(name, what), &a);
     INFO(s.message());
     REQUIRE(s.ok());
-    REQUIRE(a.descr == "<f4");
-    return as_floats(a);
+    REQUIRE(a.descr == poolgen::npy_descr(dtype));
+    std::vector<uint16_t> v(static_cast<size_t>(a.elements()));
+    REQUIRE(a.data.size() == v.size() * sizeof(uint16_t));
+    std::memcpy(v.data(), a.data.data(), a.data.size());
+    return v;
 }
 
 std::vector<int64_t> golden_indices(const std::string &name) {
@@ -205,28 +230,49 @@ void require_bits(const std::vector<float> &got, const std::vector<float> &want)
 
 }  // namespace
 
-TEST_CASE("golden: the fixtures cover every op, rank and layout", "[golden]") {
+TEST_CASE("golden: the fixtures cover every op, rank, layout and dtype", "[golden]") {
     const auto &m = golden_manifest();
-    REQUIRE(m.kernels.size() == 88);  // tests/golden/README.md: 88 cases
-    std::map<std::string, int> seen;
+    REQUIRE(m.kernels.size() == 153);  // tests/golden/README.md: 153 cases
+    std::map<std::string, int> seen, per_dtype;
     for (const auto &k : m.kernels) {
-        seen[std::string(poolgen::to_string(k.spec.op)) + "/" + std::to_string(k.spec.rank()) + "d/" +
+        const std::string dtype = poolgen::to_string(k.spec.dtype);
+        seen[dtype + "/" + poolgen::to_string(k.spec.op) + "/" + std::to_string(k.spec.rank()) + "d/" +
              poolgen::to_string(k.spec.layout)]++;
+        per_dtype[dtype]++;
         CHECK(k.cpu);
         CHECK_FALSE(k.cuda);  // targets: ["cpu"]
+        // Names say the dtype: f16 and bf16 cases end in _f16 / _bf16, f32 cases in neither.
+        const auto ends = [&](const std::string &suffix) {
+            return k.name.size() > suffix.size() && k.name.compare(k.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        };
+        INFO("case " << k.name);
+        CHECK(ends("_f16") == (k.spec.dtype == DType::F16));
+        CHECK(ends("_bf16") == (k.spec.dtype == DType::BF16));
     }
-    for (const char *op : {"max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool", "global_avg_pool"}) {
-        for (int r = 1; r <= 3; r++) {
-            int n = 0;
-            for (const char *l : {"nchw", "nhwc"}) n += seen[std::string(op) + "/" + std::to_string(r) + "d/" + l];
-            INFO(op << " " << r << "D");
-            CHECK(n > 0);
-        }
-        for (const char *l : {"nchw", "nhwc"}) {
-            int n = 0;
-            for (int r = 1; r <= 3; r++) n += seen[std::string(op) + "/" + std::to_string(r) + "d/" + l];
-            INFO(op << " " << l);
-            CHECK(n > 0);
+    CHECK(per_dtype["f32"] == 88);
+    CHECK(per_dtype["f16"] == 34);
+    CHECK(per_dtype["bf16"] == 31);
+    for (const char *dtype : {"f32", "f16", "bf16"}) {
+        for (const char *op : {"max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool",
+                               "global_avg_pool", "lp_pool", "global_lp_pool"}) {
+            const std::string key = std::string(dtype) + "/" + op;
+            for (int r = 1; r <= 3; r++) {
+                int n = 0;
+                for (const char *l : {"nchw", "nhwc"}) n += seen[key + "/" + std::to_string(r) + "d/" + l];
+                // PyTorch's CPU has no f16/bf16 avg_pool3d, which lp_pool 3D (global too) is.
+                const bool missing = std::string(dtype) != "f32" && r == 3 &&
+                                     (std::string(op) == "avg_pool" || std::string(op) == "lp_pool" ||
+                                      std::string(op) == "global_lp_pool");
+                INFO(key << " " << r << "D");
+                if (missing) CHECK(n == 0);
+                else CHECK(n > 0);
+            }
+            for (const char *l : {"nchw", "nhwc"}) {
+                int n = 0;
+                for (int r = 1; r <= 3; r++) n += seen[key + "/" + std::to_string(r) + "d/" + l];
+                INFO(key << " " << l);
+                CHECK(n > 0);
+            }
         }
     }
 }
@@ -251,6 +297,11 @@ TEST_CASE("golden: reference loops reproduce PyTorch on every case", "[golden]")
             const std::string diff = mismatches(k.spec, f.input, f.output, f.indices, out, idx);
             INFO(diff);
             CHECK(diff.empty());
+            // f16/bf16: every output of the reference is a value of the type (reference.h).
+            int64_t wide = 0;
+            for (float v : out)
+                if (!std::isnan(v) && bits(poolgen::round_to(k.spec.dtype, v)) != bits(v)) wide++;
+            CHECK(wide == 0);
         }
     }
 }
@@ -270,22 +321,28 @@ TEST_CASE("golden: generated kernels reproduce PyTorch on every case", "[golden]
             REQUIRE(f.input_shape == kernel->spec().input_memory_shape());
             REQUIRE(f.output_shape == kernel->spec().output_memory_shape());
 
-            std::vector<float> out(f.output.size(), std::numeric_limits<float>::quiet_NaN());
+            // The kernel reads the stored bytes and writes its dtype; the output starts as NaN
+            // bits (0xff bytes) in every dtype.
+            const DType dtype = k.spec.dtype;
+            const int64_t n_out = static_cast<int64_t>(f.output.size());
+            std::vector<uint8_t> raw(f.output.size() * poolgen::dtype_size(dtype), 0xff);
             std::vector<int64_t> idx(f.indices.size(), -12345);
-            const Status s = kernel->run(f.input.data(), out.data(), k.spec.return_indices ? idx.data() : nullptr,
+            const Status s = kernel->run(f.input_bytes.data(), raw.data(), k.spec.return_indices ? idx.data() : nullptr,
                                          poolgen::Device::CPU);
             INFO(s.message());
             REQUIRE(s.ok());
+            const std::vector<float> out = poolgen::load_elements(dtype, raw.data(), n_out);
             const std::string diff = mismatches(k.spec, f.input, f.output, f.indices, out, idx);
             INFO(diff);
             CHECK(diff.empty());
 
             // Without indices the values must not change (the kernel may take another path).
             if (k.spec.return_indices) {
-                std::vector<float> out2(f.output.size(), std::numeric_limits<float>::quiet_NaN());
-                const Status s2 = kernel->run(f.input.data(), out2.data(), nullptr, poolgen::Device::CPU);
+                std::vector<uint8_t> raw2(raw.size(), 0xff);
+                const Status s2 = kernel->run(f.input_bytes.data(), raw2.data(), nullptr, poolgen::Device::CPU);
                 INFO(s2.message());
                 REQUIRE(s2.ok());
+                const std::vector<float> out2 = poolgen::load_elements(dtype, raw2.data(), n_out);
                 const std::string diff2 = mismatches(k.spec, f.input, f.output, {}, out2, {});
                 INFO("without indices: " << diff2);
                 CHECK(diff2.empty());
@@ -517,6 +574,100 @@ TEST_CASE("golden: fixtures hold the worked examples of docs/semantics.md", "[go
             for (int p = 0; p < 49; p++) sum += in[static_cast<size_t>(p) * 512 + c];
             INFO("channel " << c);
             CHECK(std::fabs(out[c] - sum / 49) <= 50 * FLT_EPSILON * std::fabs(sum / 49) + 1e-30);
+        }
+    }
+}
+
+TEST_CASE("golden: the comparison of f16 and bf16 results", "[golden]") {
+    // NaN as "NaN" whatever its bits, every other max value bitwise (the sign of zero too, and
+    // one step of the type), and averages no looser than their bound.
+    const auto &m = golden_manifest();
+    for (const char *name : {"max2d_k3s2p1_ceil_n2c17_special_nhwc_f16", "max2d_k3s2p1_ceil_n2c17_special_nhwc_bf16",
+                             "avg2d_k3s2p1_n2c17_normal_nhwc_f16", "avg2d_k3s2p1_n2c17_normal_nhwc_bf16"}) {
+        DYNAMIC_SECTION(name) {
+            const ManifestKernel *k = nullptr;
+            for (const auto &x : m.kernels)
+                if (x.name == name) k = &x;
+            REQUIRE(k);
+            const DType t = k->spec.dtype;
+            REQUIRE(t != DType::F32);
+            const Fixture f = read_fixture(*k);
+            CHECK(mismatches(k->spec, f.input, f.output, f.indices, f.output, f.indices).empty());
+            // One step of the type up from a finite non-zero output (the value's next f16/bf16).
+            size_t i = 0;
+            while (i < f.output.size() && (!std::isfinite(f.output[i]) || f.output[i] == 0)) i++;
+            REQUIRE(i < f.output.size());
+            const double step = std::ldexp(poolgen::dtype_epsilon(t), std::ilogb(f.output[i]));
+            std::vector<float> off = f.output;
+            off[i] = poolgen::round_to(t, static_cast<float>(f.output[i] + step));
+            REQUIRE(off[i] != f.output[i]);
+            if (poolgen::is_max(k->spec.op)) {
+                CHECK_FALSE(mismatches(k->spec, f.input, f.output, f.indices, off, f.indices).empty());
+                // Another NaN (other sign, other payload) is still NaN.
+                size_t j = 0;
+                while (j < f.output.size() && !std::isnan(f.output[j])) j++;
+                REQUIRE(j < f.output.size());
+                std::vector<float> other = f.output;
+                uint16_t nan_bits = t == DType::F16 ? 0xfd01 : 0xff81;
+                other[j] = poolgen::load_element(t, &nan_bits, 0);
+                REQUIRE(std::isnan(other[j]));
+                REQUIRE(bits(other[j]) != bits(f.output[j]));
+                CHECK(mismatches(k->spec, f.input, f.output, f.indices, other, f.indices).empty());
+                // -0 for +0 (or +0 for -0) is a mismatch.
+                size_t z = 0;
+                while (z < f.output.size() && !(f.output[z] == 0)) z++;
+                REQUIRE(z < f.output.size());
+                other = f.output;
+                other[z] = -other[z];
+                CHECK_FALSE(mismatches(k->spec, f.input, f.output, f.indices, other, f.indices).empty());
+            } else {
+                // Just past the bound (error_bounds on the widened input), as a value of the type.
+                std::vector<double> bounds;
+                REQUIRE(poolgen::reference::error_bounds(k->spec, f.input.data(), &bounds).ok());
+                REQUIRE(bounds.size() == f.output.size());
+                off[i] = poolgen::round_to(t, static_cast<float>(f.output[i] + 2 * bounds[i] + step));
+                REQUIRE(std::fabs(double(off[i]) - double(f.output[i])) > bounds[i]);
+                CHECK_FALSE(mismatches(k->spec, f.input, f.output, {}, off, {}).empty());
+                // One step of the type is within it (each result is rounded to the type).
+                off[i] = poolgen::round_to(t, static_cast<float>(f.output[i] + step));
+                CHECK(std::fabs(double(off[i]) - double(f.output[i])) <= bounds[i]);
+            }
+        }
+    }
+}
+
+TEST_CASE("golden: f16 and bf16 fixtures hold where PyTorch rounds to the type", "[golden]") {
+    const float inf = std::numeric_limits<float>::infinity();
+    SECTION("bf16 is stored as its raw bits (<u2): the top half of the float32") {
+        // 1 and 2^-8: 0x3f800000 and 0x3b800000.
+        const auto in = golden_bits16("aavg1d_18to2_half_ulps_bf16", "input", DType::BF16);
+        REQUIRE(in.size() == 18);
+        CHECK(in[0] == 0x3f80);
+        CHECK(in[1] == 0x3b80);
+        CHECK(in[9] == 0x3f80);
+        const auto in16 = golden_bits16("aavg1d_18to2_half_ulps_f16", "input", DType::F16);
+        REQUIRE(in16.size() == 18);
+        CHECK(in16[0] == 0x3c00);  // 1
+        CHECK(in16[1] == 0x1000);  // 2^-11
+    }
+    SECTION("f16 averages sum in float32: 65504 + 65504 (beyond f16's range) over 2 is 65504") {
+        // 60000 + 8000 = 68000, over 2: 34000, which rounds to 33984 in f16.
+        require_bits(golden_output("aavg1d_4to2_sum_beyond_f16_max_f16", DType::F16), {65504, 33984});
+        require_bits(golden_output("avg1d_k2_sum_beyond_f16_max_f16", DType::F16), {65504, 33984});
+    }
+    SECTION("f16 adaptive_avg_pool3d sums in f16 on PyTorch's CPU: the same windows overflow to inf") {
+        require_bits(golden_output("aavg3d_4x1x1to2x1x1_sum_overflows_f16", DType::F16), {inf, inf});
+    }
+    SECTION("1 and eight half-ulps: each addition in the type rounds back to 1 in 3D, float32 sums do not") {
+        for (DType t : {DType::F16, DType::BF16}) {
+            const std::string sfx = t == DType::F16 ? "_f16" : "_bf16";
+            const float half_ulp = static_cast<float>(poolgen::dtype_epsilon(t) / 2);
+            const float in_type = poolgen::round_to(t, 1.0f / 9.0f);
+            const float in_f32 = poolgen::round_to(t, (1.0f + 8 * half_ulp) / 9.0f);
+            INFO(poolgen::to_string(t));
+            REQUIRE(in_type != in_f32);
+            require_bits(golden_output("aavg3d_18x1x1to2x1x1_half_ulps" + sfx, t), {in_type, in_type});
+            require_bits(golden_output("aavg1d_18to2_half_ulps" + sfx, t), {in_f32, in_f32});
         }
     }
 }

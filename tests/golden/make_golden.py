@@ -3,12 +3,14 @@
 
 Run from anywhere with a Python that has PyTorch 2.15 and numpy (PyPI's wheels):
 
-    python3 -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.15.0 numpy
-    /tmp/torch/bin/python tests/golden/make_golden.py
+    python3 -m venv ~/venvs/torch && ~/venvs/torch/bin/pip install torch==2.15.0 numpy
+    ~/venvs/torch/bin/python tests/golden/make_golden.py
 
 Writes, next to this script:
-  data/<name>.input.npy    input, <f4, in the kernel's MEMORY layout (nhwc: N,spatial...,C)
-  data/<name>.output.npy   PyTorch's output, <f4, same layout rules
+  data/<name>.input.npy    input in the kernel's dtype and MEMORY layout (nhwc: N,spatial...,C):
+                           <f4 for f32, <f2 for f16, bf16 as its raw bits in <u2 (NumPy has no
+                           bfloat16), as poolgen::npy_descr gives them
+  data/<name>.output.npy   PyTorch's output, same dtype and layout rules
   data/<name>.indices.npy  (max ops with return_indices) <i8 flat plane indices, laid out
                            like the output
   golden.json              manifest v1 of every valid case (targets: cpu)
@@ -16,8 +18,9 @@ Writes, next to this script:
 
 Everything is computed in PyTorch on the logical (NCHW-order) tensor; nhwc arrays are the
 permuted results.  For 2D and 3D nhwc cases the op is also run on the channels_last tensor
-and checked to give the same result.  The script is deterministic: running it twice gives
-byte-identical files.
+and checked to give the same result.  The f16 and bf16 cases (names ending in _f16 / _bf16) run
+PyTorch's CPU ops on tensors of that dtype; their inputs are the generated float32 values rounded
+to the type.  The script is deterministic: running it twice gives byte-identical files.
 """
 
 import json
@@ -39,6 +42,10 @@ NAN, INF = float("nan"), float("inf")
 
 OPS = ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool",
        "global_max_pool", "global_avg_pool", "lp_pool", "global_lp_pool")
+
+# Manifest dtype -> PyTorch dtype, and the machine epsilon of each.
+TORCH_DTYPE = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
+EPSILON = {"f32": 2.0 ** -23, "f16": 2.0 ** -10, "bf16": 2.0 ** -7}
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -86,11 +93,11 @@ def lst(v, nd):
 
 def entry(name, op, layout, shape, kernel=None, stride=None, padding=0, dilation=1,
           ceil_mode=False, return_indices=True, count_include_pad=True,
-          divisor_override=None, output_size=None, p=None):
+          divisor_override=None, output_size=None, p=None, dtype="f32"):
     """A manifest v1 kernel entry with every field spelled out (lists per spatial dim)."""
-    assert op in OPS and layout in ("nchw", "nhwc")
+    assert op in OPS and layout in ("nchw", "nhwc") and dtype in TORCH_DTYPE
     nd = len(shape) - 2
-    e = {"name": name, "op": op, "dtype": "f32", "layout": layout,
+    e = {"name": name, "op": op, "dtype": dtype, "layout": layout,
          "input": [int(s) for s in shape]}
     if op in ("lp_pool", "global_lp_pool"):
         e["p"] = int(p)
@@ -175,6 +182,22 @@ def to_memory(a, layout):
     return np.ascontiguousarray(np.moveaxis(a, 1, -1))
 
 
+def widened(t):
+    """A float tensor of any of the dtypes -> a float32 numpy array (exact for f16 and bf16)."""
+    return t.detach().contiguous().to(torch.float32).numpy()
+
+
+def stored(t):
+    """A tensor in the kernel's dtype -> the numpy array written to the .npy file: float32 <f4,
+    float16 <f2, bfloat16 as its raw bits in uint16 <u2 (poolgen::npy_descr)."""
+    t = t.detach().contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(np.uint16).copy()
+    a = t.numpy().copy()
+    assert a.dtype in (np.float32, np.float16), a.dtype
+    return a
+
+
 def same_bits(a, b):
     a = np.ascontiguousarray(a)
     b = np.ascontiguousarray(b)
@@ -197,18 +220,30 @@ def save(name, a):
     WRITTEN.append(fn)
 
 
-def case(name, op, layout, x, expect=None, expect_idx=None, atol=0.0, **params):
-    """One valid golden case. `x` is the logical (N,C,spatial...) float32 input.
-    `expect` / `expect_idx`: values stated in docs/semantics.md or the worked examples (logical
-    layout, or without the N,C dims), asserted against PyTorch's result."""
+def case(name, op, layout, x, expect=None, expect_idx=None, atol=0.0, dtype="f32", **params):
+    """One valid golden case. `x` is the logical (N,C,spatial...) float32 input; f16 and bf16
+    cases round it to their type (PyTorch's conversion, to nearest even) and run PyTorch on
+    tensors of that type. `expect` / `expect_idx`: values stated in docs/semantics.md or the
+    worked examples (logical layout, or without the N,C dims), asserted against PyTorch's result.
+    Returns PyTorch's values (float32; f16/bf16 widened exactly) and indices, logical layout."""
     assert name.isidentifier() and name == name.lower(), name
     assert name not in {k["name"] for k in VALID}, name
+    assert (dtype == "f32") == (not name.endswith(("_f16", "_bf16"))), name
     x = np.asarray(x, dtype=np.float32)
-    e = entry(name, op, layout, x.shape, **params)
+    e = entry(name, op, layout, x.shape, dtype=dtype, **params)
     nd = x.ndim - 2
-    t = torch.from_numpy(x.copy())
-    y, idx = torch_run(e, t)
-    y = y.contiguous().numpy().copy()
+    tdt = TORCH_DTYPE[dtype]
+
+    def tensor():  # the logical input tensor in the case's dtype
+        t = torch.from_numpy(x.copy())
+        return t if dtype == "f32" else t.to(tdt)
+
+    t = tensor()
+    xs = stored(t)  # the input as stored (x itself for f32)
+    yt, idx = torch_run(e, t)
+    assert yt.dtype == tdt, (name, yt.dtype)
+    ys = stored(yt)
+    y = widened(yt)
     idx = None if idx is None else idx.contiguous().numpy().astype(np.int64)
     assert y.dtype == np.float32
 
@@ -226,14 +261,17 @@ def case(name, op, layout, x, expect=None, expect_idx=None, atol=0.0, **params):
     # Cross-checks against other PyTorch paths.
     if layout == "nhwc" and nd in (2, 3):
         fmt = torch.channels_last if nd == 2 else torch.channels_last_3d
-        tcl = torch.from_numpy(x.copy()).contiguous(memory_format=fmt)
+        tcl = tensor().contiguous(memory_format=fmt)
         ycl, icl = torch_run(e, tcl)
-        ycl = ycl.contiguous().numpy()
+        assert ycl.dtype == tdt, (name, ycl.dtype)
+        ycl = widened(ycl)
         # Averages: compare with a tolerance that also equates 0.0 and -0.0 (the contiguous
         # avg_pool kernel computes `out = 0; out += sum / divisor`, which turns a -0.0
         # quotient into +0.0; the channels_last kernel keeps -0.0), and note any difference.
+        # f16/bf16: another float32 summation order may round to the neighbouring value.
         if op in ("avg_pool", "adaptive_avg_pool", "global_avg_pool", "lp_pool", "global_lp_pool"):
-            ok = np.allclose(ycl, y, rtol=1e-6, atol=1e-6, equal_nan=True)
+            tol = 1e-6 if dtype == "f32" else EPSILON[dtype]
+            ok = np.allclose(ycl, y, rtol=tol, atol=tol, equal_nan=True)
             if ok and not same_bits(ycl, y):
                 nz = int(np.sum((ycl == 0) & (np.signbit(ycl) != np.signbit(y))))
                 SURPRISES.append(f"{name}: channels_last result not bitwise equal to "
@@ -247,11 +285,11 @@ def case(name, op, layout, x, expect=None, expect_idx=None, atol=0.0, **params):
     if op == "max_pool" and nd == 1:
         # max_pool1d without indices takes its own CPU path; it must give the same values.
         e2 = dict(e, return_indices=not e["return_indices"])
-        y2, _ = torch_run(e2, torch.from_numpy(x.copy()))
-        assert same_bits(y2.numpy(), y), (name, "max_pool1d paths differ")
+        y2, _ = torch_run(e2, tensor())
+        assert same_bits(widened(y2), y), (name, "max_pool1d paths differ")
 
-    save(name + ".input", to_memory(x, layout))
-    save(name + ".output", to_memory(y, layout))
+    save(name + ".input", to_memory(xs, layout))
+    save(name + ".output", to_memory(ys, layout))
     if e.get("return_indices"):
         assert idx is not None and idx.dtype == np.int64
         save(name + ".indices", to_memory(idx, layout))
@@ -490,6 +528,133 @@ def valid_cases():
     case("glp3d_p2_3x4x5_c3_normal", "global_lp_pool", "nchw", normal((1, 3, 3, 4, 5), 202), p=2)
 
 
+# ============================================================================ f16 and bf16 cases
+
+# PyTorch's CPU has no f16/bf16 avg_pool3d ("avg_pool3d_out_frame" not implemented for 'Half' /
+# 'BFloat16'), so there are no PyTorch numbers for avg_pool 3D, nor for lp_pool 3D and
+# global_lp_pool 3D (both are avg_pool3d). check_missing_kernels() asserts that it still lacks them.
+MISSING_3D = ("avg_pool", "lp_pool", "global_lp_pool")
+
+
+def typed_cases(dtype, seed):
+    """The same set of cases for f16 and for bf16 (names ending in _<dtype>): every op, in every
+    rank PyTorch's CPU has for the type, both layouts. Inputs: `special` (NaN, +-inf, ties, -0),
+    `normal` floats rounded to the type, or small integers."""
+    sfx = "_" + dtype
+
+    def c(name, op, layout, x, **params):
+        assert not (op in MISSING_3D and x.ndim == 5), name
+        return case(name + sfx, op, layout, x, dtype=dtype, **params)
+
+    # ---------------------------------------------------------------- max_pool
+    c("max2d_k3s2p1_ceil_n2c17_special_nhwc", "max_pool", "nhwc", special((2, 17, 9, 11), seed + 1),
+      kernel=3, stride=2, padding=1, ceil_mode=True)
+    c("max2d_k3s1p1_d2_c3_normal", "max_pool", "nchw", normal((1, 3, 9, 10), seed + 2),
+      kernel=3, stride=1, padding=1, dilation=2)
+    c("max1d_k4s2p2_ceil_n2c5_special", "max_pool", "nchw", special((2, 5, 11), seed + 3),
+      kernel=4, stride=2, padding=2, ceil_mode=True)
+    c("max3d_k2x3x3_s1x2x2_p1x1x0_ceil_c5_special_nhwc", "max_pool", "nhwc",
+      special((1, 5, 4, 7, 6), seed + 4), kernel=[2, 3, 3], stride=[1, 2, 2], padding=[1, 1, 0],
+      ceil_mode=True)
+    c("max3d_k2s2_c3_normal_noidx", "max_pool", "nchw", normal((1, 3, 5, 6, 7), seed + 5),
+      kernel=2, return_indices=False)
+
+    # ---------------------------------------------------------------- avg_pool (1D and 2D only)
+    c("avg2d_k3s2p1_n2c17_normal_nhwc", "avg_pool", "nhwc", normal((2, 17, 9, 9), seed + 6),
+      kernel=3, stride=2, padding=1)
+    c("avg2d_k2x3_s1x2_p1x0_nocip_c5_normal", "avg_pool", "nchw", normal((1, 5, 6, 9), seed + 7),
+      kernel=[2, 3], stride=[1, 2], padding=[1, 0], count_include_pad=False)
+    c("avg2d_k3s2p1_ceil_div5_c3_special", "avg_pool", "nchw", special((1, 3, 7, 8), seed + 8),
+      kernel=3, stride=2, padding=1, ceil_mode=True, divisor_override=5)
+    c("avg1d_k4s3p2_ceil_nocip_n2c5_normal_nhwc", "avg_pool", "nhwc", normal((2, 5, 13), seed + 9),
+      kernel=4, stride=3, padding=2, ceil_mode=True, count_include_pad=False)
+    c("avg1d_k3s2p1_c3_special", "avg_pool", "nchw", special((1, 3, 12), seed + 10),
+      kernel=3, stride=2, padding=1)
+
+    # ---------------------------------------------------------------- adaptive max
+    c("amax1d_13to7_n2c5_special_nhwc", "adaptive_max_pool", "nhwc", special((2, 5, 13), seed + 11),
+      output_size=7)
+    c("amax2d_13x7to7x3_c3_special", "adaptive_max_pool", "nchw", special((1, 3, 13, 7), seed + 12),
+      output_size=[7, 3])
+    c("amax3d_7x5x6to3x3x4_c3_normal_nhwc", "adaptive_max_pool", "nhwc",
+      normal((1, 3, 7, 5, 6), seed + 13), output_size=[3, 3, 4])
+
+    # ---------------------------------------------------------------- adaptive avg (uneven windows)
+    c("aavg1d_13to7_c5_normal", "adaptive_avg_pool", "nchw", normal((2, 5, 13), seed + 14),
+      output_size=7)
+    c("aavg2d_9x10to4x4_c5_normal_nhwc", "adaptive_avg_pool", "nhwc",
+      normal((1, 5, 9, 10), seed + 15), output_size=4)
+    c("aavg2d_6x6to4x4_c3_special", "adaptive_avg_pool", "nchw", special((1, 3, 6, 6), seed + 16),
+      output_size=4)
+    # 3D, not 1x1x1: PyTorch's CPU sums in the element type, rounding every addition.
+    c("aavg3d_7x5x4to3x3x5_c3_normal_nhwc", "adaptive_avg_pool", "nhwc",
+      normal((1, 3, 7, 5, 4), seed + 17), output_size=[3, 3, 5])
+
+    # ---------------------------------------------------------------- global max / avg
+    c("gmax2d_7x7_c64_special", "global_max_pool", "nchw", special((1, 64, 7, 7), seed + 18))
+    c("gmax1d_11_c5_special_nhwc", "global_max_pool", "nhwc", special((2, 5, 11), seed + 19))
+    c("gmax3d_3x4x5_c3_special_nhwc", "global_max_pool", "nhwc",
+      special((1, 3, 3, 4, 5), seed + 20))
+    c("gavg2d_1x512x7x7_normal_nhwc", "global_avg_pool", "nhwc", normal((1, 512, 7, 7), seed + 21))
+    c("gavg1d_13_c3_normal", "global_avg_pool", "nchw", normal((2, 3, 13), seed + 22))
+    c("gavg3d_4x5x3_c5_normal_nhwc", "global_avg_pool", "nhwc", normal((1, 5, 4, 5, 3), seed + 23))
+
+    # ---------------------------------------------------------------- lp pool (1D and 2D only)
+    c("lp1d_p2_k4s3_ceil_n2c5_normal_nhwc", "lp_pool", "nhwc", normal((2, 5, 13), seed + 24), p=2,
+      kernel=4, stride=3, ceil_mode=True)
+    c("lp2d_p3_k2x3_s2x1_c3_normal_nhwc", "lp_pool", "nhwc", normal((1, 3, 8, 9), seed + 25), p=3,
+      kernel=[2, 3], stride=[2, 1])
+    c("lp2d_p4_k3s2_ceil_c5_normal", "lp_pool", "nchw", normal((1, 5, 11, 10), seed + 26), p=4,
+      kernel=3, stride=2, ceil_mode=True)
+    c("lp2d_p2_k2_special", "lp_pool", "nchw", special((1, 3, 6, 8), seed + 27), p=2, kernel=2)
+    c("glp2d_p2_7x7_c5_normal", "global_lp_pool", "nchw", normal((1, 5, 7, 7), seed + 28), p=2)
+    c("glp1d_p3_13_c3_normal_nhwc", "global_lp_pool", "nhwc", normal((2, 3, 13), seed + 29), p=3)
+
+
+def typed_examples():
+    """Worked examples of where f16/bf16 results round (docs/semantics.md): averages sum in
+    float32 and round once, except PyTorch's CPU adaptive_avg_pool3d (not 1x1x1), which sums in
+    the element type."""
+    big = [65504, 65504, 60000, 8000]   # f16's largest finite value twice; 68000 > 65504
+    # float32 sums, one rounding: [65504, 33984] (68000 / 2 = 34000 rounds to 33984 in f16)
+    case("aavg1d_4to2_sum_beyond_f16_max_f16", "adaptive_avg_pool", "nchw", lit(big),
+         output_size=2, dtype="f16", expect=[65504, 33984])
+    case("avg1d_k2_sum_beyond_f16_max_f16", "avg_pool", "nchw", lit(big), kernel=2, dtype="f16",
+         expect=[65504, 33984])
+    # the same windows in 3D: the f16 sums overflow to +inf
+    case("aavg3d_4x1x1to2x1x1_sum_overflows_f16", "adaptive_avg_pool", "nchw",
+         np.array(big, np.float32).reshape(1, 1, 4, 1, 1), output_size=[2, 1, 1], dtype="f16",
+         expect=[INF, INF])
+    # 1 and eight halves of its ulp: each addition in the type rounds (ties to even) back to 1,
+    # so the 3D sum is 1 (1/9 rounded); in float32 it is 1 + 8 half-ulps, then one rounding.
+    for dtype, half_ulp in (("f16", 2.0 ** -11), ("bf16", 2.0 ** -8)):
+        col = [1.0] + [half_ulp] * 8
+        want = float(torch.tensor(1 / 9, dtype=TORCH_DTYPE[dtype]).float())
+        case(f"aavg3d_18x1x1to2x1x1_half_ulps_{dtype}", "adaptive_avg_pool", "nchw",
+             np.array(col * 2, np.float32).reshape(1, 1, 18, 1, 1), output_size=[2, 1, 1],
+             dtype=dtype, expect=[want, want])
+        exact = float(torch.tensor((1 + 8 * half_ulp) / 9, dtype=TORCH_DTYPE[dtype]).float())
+        assert exact != want, (dtype, exact, want)  # a float32 sum would give another value
+        case(f"aavg1d_18to2_half_ulps_{dtype}", "adaptive_avg_pool", "nchw", lit(col * 2),
+             output_size=2, dtype=dtype, expect=[exact, exact])
+
+
+def check_missing_kernels():
+    """PyTorch's CPU still has no f16/bf16 avg_pool3d (so no avg_pool 3D or lp_pool 3D cases):
+    assert it, so that tests/golden/README.md stays true."""
+    for tdt in (torch.float16, torch.bfloat16):
+        x = torch.zeros(1, 1, 4, 4, 4, dtype=tdt)
+        for what, fn in (("avg_pool3d", lambda: F.avg_pool3d(x, 2)),
+                         ("lp_pool3d", lambda: F.lp_pool3d(x, 2, 2))):
+            try:
+                fn()
+            except RuntimeError as err:
+                assert "not implemented" in str(err), err
+            else:
+                raise AssertionError(f"PyTorch {torch.__version__} has a CPU {what} for {tdt}: "
+                                     "add f16/bf16 cases for it")
+
+
 # ============================================================================ invalid cases
 
 INVALID = []
@@ -683,8 +848,12 @@ def main():
             os.remove(os.path.join(DATA, fn))
 
     valid_cases()
+    typed_cases("f16", 300)
+    typed_cases("bf16", 400)
+    typed_examples()
     invalid_cases()
     check_version_differences()
+    check_missing_kernels()
 
     lines = ",\n".join("  " + json.dumps(e) for e in VALID)
     write_json(os.path.join(HERE, "golden.json"),
