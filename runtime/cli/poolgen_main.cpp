@@ -332,7 +332,7 @@ int main(int argc, char **argv) {
     list->add_option("--device", device, "show where cpu, cuda or auto (default) sends each kernel");
     auto *run = app.add_subcommand("run", "run one kernel on .npy data");
     run->add_option("NAME", name, "kernel name")->required();
-    run->add_option("--input", in_path, "input .npy (<f4, the kernel's memory layout)")->required();
+    run->add_option("--input", in_path, "input .npy (the kernel's dtype: <f4, <f2, or bf16 bits as <u2; its memory layout)")->required();
     run->add_option("--output", out_path, "output .npy to write")->required();
     run->add_option("--indices", idx_path, "indices .npy to write (<i8; max kernels with return_indices)");
     run->add_option("--device", device, "cpu, cuda or auto");
