@@ -13,6 +13,7 @@
 
 #include "HalideRuntime.h"
 #include "poolgen/poolgen.h"
+#include "test_helpers.h"
 #include "test_random.h"
 
 using namespace poolgen;
@@ -27,10 +28,6 @@ struct Case {
     std::vector<int64_t> expected_indices;
 };
 
-halide_type_t element_type(DType d) {
-    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
-                                                                                      : halide_type_t(halide_type_float, 32);
-}
 
 constexpr int kThreads = 8;
 
@@ -114,7 +111,7 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
                 std::vector<int64_t> sidx(size_t(stride), -7);
                 halide_buffer_t ib{}, ob{}, xb{};
                 ib.host = const_cast<uint8_t *>(c.stored.data());
-                ib.type = element_type(s.dtype);
+                ib.type = halide_type_of(s.dtype);
                 ib.dimensions = n;
                 ib.dim = id;
                 ob = ib;
@@ -149,7 +146,7 @@ TEST_CASE("8 threads call the runtime at once, every result matches the precompu
                 for (size_t d = 0; d < mem.size(); d++) bad[d] = {0, int32_t(mem[mem.size() - 1 - d] + 1), 0, 0};
                 halide_buffer_t b{};
                 b.host = reinterpret_cast<uint8_t *>(out.data());
-                b.type = element_type(s.dtype);
+                b.type = halide_type_of(s.dtype);
                 b.dimensions = static_cast<int>(s.input.size());
                 b.dim = bad;
                 const Status e = c.kernel->run(&b, &b);

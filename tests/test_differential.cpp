@@ -78,10 +78,6 @@ std::vector<uint8_t> gather_bytes(StridedView &v, size_t n) {
     return out;
 }
 
-halide_type_t element_type(DType d) {
-    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
-                                                                                      : halide_type_t(halide_type_float, 32);
-}
 
 // POOLGEN_DISPATCH_LEVEL=2 or 1 (set by ctest's differential.level* tests) restricts the
 // multi-target kernels to their AVX2 or SSE4.1 variant, as the [.dispatch] test does; the
@@ -123,8 +119,8 @@ std::vector<std::string> run_cases(uint64_t seed, uint64_t cases) {
         if (!strided) {
             st = k.run(in.data(), out.data(), s.return_indices ? idx.data() : nullptr, Device::CPU);
         } else {
-            StridedView vin(s.input_memory_shape(), element_type(s.dtype), rng);
-            StridedView vout(s.output_memory_shape(), element_type(s.dtype), rng);
+            StridedView vin(s.input_memory_shape(), halide_type_of(s.dtype), rng);
+            StridedView vout(s.output_memory_shape(), halide_type_of(s.dtype), rng);
             StridedView vidx(s.output_memory_shape(), halide_type_t(halide_type_int, 64), rng);
             scatter_bytes(vin, in);
             st = k.run(&vin.buf, &vout.buf, s.return_indices ? &vidx.buf : nullptr, Device::CPU);

@@ -32,10 +32,6 @@ Sentinels sentinels(DType d) {
     if (d == DType::BF16) return {0x7f8b, 0x7fa5, 2};
     return {kGuard, kUnwritten, 4};
 }
-halide_type_t element_type(DType d) {
-    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
-                                                                                      : halide_type_t(halide_type_float, 32);
-}
 constexpr uint64_t kUnwrittenIndex = 0xa5a5a5a5a5a5a5a5ull;  // negative: never an index
 constexpr uint64_t kGuardIndex = 0xbadbadbadbadbad1ull;
 
@@ -177,7 +173,7 @@ private:
 std::string buffer_run(const Kernel &k, const std::vector<float> &values, size_t gap) {
     const PoolSpec &s = k.spec();
     const Sentinels sn = sentinels(s.dtype);
-    const halide_type_t type = element_type(s.dtype), i64(halide_type_int, 64);
+    const halide_type_t type = halide_type_of(s.dtype), i64(halide_type_int, 64);
     const std::vector<uint8_t> stored = as_elements(s, values);
     GuardedBuffer in(s.input_memory_shape(), type, gap, sn.guard, 0), out(s.output_memory_shape(), type, gap, sn.guard, sn.unwritten);
     GuardedBuffer idx(s.output_memory_shape(), i64, gap, kGuardIndex, kUnwrittenIndex);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "HalideRuntime.h"
 #include "poolgen/reference.h"
 #include "poolgen/spec.h"
 
@@ -75,6 +76,12 @@ inline std::vector<uint8_t> as_elements(const poolgen::PoolSpec &s, const std::v
 }
 inline std::vector<float> as_floats(const poolgen::PoolSpec &s, const std::vector<uint8_t> &bytes) {
     return poolgen::load_elements(s.dtype, bytes.data(), static_cast<int64_t>(bytes.size() / poolgen::dtype_size(s.dtype)));
+}
+// The halide_buffer_t element type of a dtype.
+inline halide_type_t halide_type_of(poolgen::DType d) {
+    using poolgen::DType;
+    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
+                                                                                      : halide_type_t(halide_type_float, 32);
 }
 // Room for n elements of the spec's dtype, each byte `fill`.
 inline std::vector<uint8_t> element_buffer(const poolgen::PoolSpec &s, int64_t n, uint8_t fill = 0) {
