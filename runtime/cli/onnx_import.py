@@ -287,7 +287,8 @@ def main(argv):
                               f"{dynamic}; set them with --batch N or --input NAME:SHAPE")
             elem = shapes.get("__type__" + in_name)
             if elem not in (None, 1):  # 1: FLOAT
-                raise Refused(f"input '{in_name}' has ONNX element type {elem}; poolgen kernels are float32")
+                raise Refused(f"input '{in_name}' has ONNX element type {elem}; poolgen imports float32 models "
+                              "(its f16 and bf16 kernels follow PyTorch's rules, not ONNX's)")
             entry = kernel_entry(node, attributes(node), shape, args)
         except Refused as e:
             msg = f"node '{label}' ({node.op_type}): {e}"
