@@ -215,15 +215,12 @@ int run_cuda(const Options &opt) {
         const Kernel *k = registry().find(n);
         if (!k) fail("no kernel named '" + n + "' in this binary (see poolgen list)");
         if (!k->has_variant(Device::CUDA)) fail("kernel '" + n + "' has no CUDA variant in this build (its targets exclude cuda)");
-        if (k->spec().dtype != DType::F32)
-            fail("kernel '" + n + "' is " + to_string(k->spec().dtype) + "; the bench times f32 kernels (check it with poolgen check --device cuda)");
         ks.push_back(k);
     }
     if (opt.names.empty())
         for (const Kernel *k : registry().kernels()) {
-            if (!k->has_variant(Device::CUDA)) notes.push_back(k->name() + ": no CUDA variant, not timed");
-            else if (k->spec().dtype != DType::F32) notes.push_back(k->name() + ": " + to_string(k->spec().dtype) + ", not timed (f32 only)");
-            else ks.push_back(k);
+            if (k->has_variant(Device::CUDA)) ks.push_back(k);
+            else notes.push_back(k->name() + ": no CUDA variant, not timed");
         }
     if (ks.empty()) fail("no kernel of this binary has a CUDA variant (targets in the manifest, POOLGEN_CUDA)");
     // No driver or no device: the runtime's reason, before anything is allocated.
@@ -253,11 +250,15 @@ int run_cuda(const Options &opt) {
 
     for (const Kernel *k : ks) {
         const PoolSpec &s = k->spec();
-        const double in_bytes = 4.0 * s.input_elements(), out_bytes = 4.0 * s.output_elements();
+        const double elem = static_cast<double>(dtype_size(s.dtype));
+        const double in_bytes = elem * s.input_elements(), out_bytes = elem * s.output_elements();
         const double idx_bytes = s.return_indices ? 8.0 * s.output_elements() : 0;
         const double bytes = in_bytes + out_bytes + idx_bytes;
         const int slots = rotation_slots(bytes, cold_mb);
-        DeviceSlab in(f32, s.input_memory_shape(), slots), out(f32, s.output_memory_shape(), slots);
+        const halide_type_t element = s.dtype == DType::F16    ? halide_type_t(halide_type_float, 16)
+                                      : s.dtype == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
+                                                               : f32;
+        DeviceSlab in(element, s.input_memory_shape(), slots), out(element, s.output_memory_shape(), slots);
         std::unique_ptr<DeviceSlab> idx;
         if (s.return_indices) idx = std::make_unique<DeviceSlab>(i64, s.output_memory_shape(), slots);
         // The copy reads half the kernel's bytes and writes them: the same traffic.
@@ -267,11 +268,11 @@ int run_cuda(const Options &opt) {
         // Verification before timing: inputs with NaN, infinities and -0, then the timing data
         // (1/8 grid, ties), each checked against the reference loops, values and indices.
         CudaKernelImpl kernel(k, in, out, idx.get());
-        std::vector<float> got(static_cast<size_t>(s.output_elements()));
-        std::vector<int64_t> got_idx(s.return_indices ? got.size() : 0);
-        std::vector<float> data;
+        std::vector<uint8_t> got(static_cast<size_t>(s.output_elements()) * dtype_size(s.dtype));
+        std::vector<int64_t> got_idx(s.return_indices ? static_cast<size_t>(s.output_elements()) : 0);
+        std::vector<uint8_t> data;  // in the kernel's dtype
         for (bool specials : {true, false}) {
-            data = reference::sample_input(s, 1, specials);
+            data = reference::sample_elements(s, 1, specials);
             in.upload(0, data.data());
             kernel.run(0);
             out.download(0, got.data());
