@@ -503,7 +503,7 @@ Expr lp_result(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w)
         if (s.op == Op::LpPool) clipped = windowed_divisor(s, w);
         else
             for (const Window &x : w) clipped = clipped * (x.end - x.first);
-        v = round_to_element(s, round_to_element(s, Expr(0.0f) + sum / cast<float>(clipped)) * static_cast<float>(kernel_size));
+        v = round_to_element(s, (Expr(0.0f) + round_to_element(s, sum / cast<float>(clipped))) * static_cast<float>(kernel_size));
     }
     if (*s.p == 1) return v;
     if (*s.p == 2) return round_to_element(s, sqrt(v));
@@ -524,7 +524,9 @@ Expr signed_zero(const PoolSpec &s, const Expr &q) {
     // (a zero sum over a negative divisor_override, or an underflow) comes out +0; its
     // channels-last kernel divides in place and keeps -0. PyTorch runs the channels-last one
     // only for nhwc 1D/2D tensors with C > 1 and more than one spatial element; 3D always +0.
-    return avg_keeps_negative_zero(s) ? q : Expr(0.0f) + q;
+    // f16/bf16: the quotient is rounded to the type first (a tiny negative one becomes -0, then +0).
+    const Expr r = round_to_element(s, q);
+    return avg_keeps_negative_zero(s) ? r : Expr(0.0f) + r;
 }
 
 // ---- The split reduction.

@@ -197,14 +197,22 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
     // With `slide`, the stage is stored there but computed per iteration of the outermost
     // spatial loop inside the task: Halide's sliding window then computes each row once, just
     // before the first window that needs it, in a rolling buffer.
+    // Interleaved outputs: the reduction is computed per group (loops[plane_floor]), so no stage
+    // it reads may be computed at a loop inside the group.
+    int plane_floor = -1;
     auto plane_level = [&](Func f, bool slide = false) {
         int outer_spatial = -1;
         for (int j = 0; j < static_cast<int>(loops.size()); j++)
             if (loops[j].serial_inner) outer_spatial = j;
-        const bool can_slide = slide && outer_spatial >= 1 && loops[outer_spatial].extent > 1;
-        if (outer_spatial + 1 < static_cast<int>(loops.size())) {
-            if (can_slide) f.store_at(st.output, loops[outer_spatial + 1].var);
-            else f.compute_at(st.output, loops[outer_spatial + 1].var);
+        bool can_slide = slide && outer_spatial >= 1 && loops[outer_spatial].extent > 1;
+        int level = outer_spatial + 1;
+        if (level < plane_floor) {
+            level = plane_floor;
+            can_slide = false;
+        }
+        if (level < static_cast<int>(loops.size())) {
+            if (can_slide) f.store_at(st.output, loops[level].var);
+            else f.compute_at(st.output, loops[level].var);
         } else if (has_task) {
             if (can_slide) f.store_at(st.output, task_var);
             else f.compute_at(st.output, task_var);
@@ -252,6 +260,7 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
         st.output.reorder(order).unroll(ji);
         st.pooled.compute_at(st.output, jo);
         loops[j].var = jo;  // per-plane stages below are computed per group
+        plane_floor = j;
         const Var base = loops[j].base;
         Stage update = st.pooled.update();
         if (base.same_as(v)) {

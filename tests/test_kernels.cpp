@@ -114,6 +114,15 @@ TEST_CASE("f16 and bf16 kernels: float32 sums rounded once to nearest even, PyTo
     CHECK(run_values(kernel("dtype_seed_avg_f16"), {1, 0x1p-8f, 1, 3 * 0x1p-8f, 65504, 65504}) ==
           std::vector<float>{0.501953125f, 0.505859375f, 65504});
     CHECK(run_values(kernel("dtype_seed_avg_bf16"), {1, 0x1p-8f, 1, 3 * 0x1p-8f, 2, 2}) == std::vector<float>{0.5f, 0.5078125f, 2});
+    // PyTorch rounds the quotient to the type before adding it to the zeroed output:
+    // (-2^-24 + 0) / 2 = -2^-25 rounds (a tie, even) to -0 in f16, and 0 + -0 is +0.
+    const std::vector<float> tiny = run_values(kernel("dtype_seed_avg_f16"), {-0x1p-24f, 0, 1, 1, 1, 1});
+    CHECK(tiny[0] == 0.0f);
+    CHECK_FALSE(std::signbit(tiny[0]));
+    // bf16: (-2^-133 + 0) / 2 = -2^-134 rounds to -0 too.
+    const std::vector<float> tiny_bf16 = run_values(kernel("dtype_seed_avg_bf16"), {-0x1p-133f, 0, 1, 1, 1, 1});
+    CHECK(tiny_bf16[0] == 0.0f);
+    CHECK_FALSE(std::signbit(tiny_bf16[0]));
     // PyTorch's CPU adaptive_avg_pool3d sums in bf16: 256 + 1 rounds to 256 (a tie, even), again
     // + 1, then 256 / 3 = 85.33 rounds to 85.5; the other window 1 + 1 + 256 = 258 (exact) / 3 = 86.
     CHECK(run_values(kernel("dtype_seed_aavg3d_bf16"), {256, 1, 1, 1, 1, 256}) == std::vector<float>{85.5f, 86});

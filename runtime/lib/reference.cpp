@@ -152,7 +152,7 @@ float lp_result(const PoolSpec &s, float sum, int64_t clipped, int64_t kernel_si
     const DType t = s.dtype;
     float v = sum;
     if (!s.onnx_rules())
-        v = round_to(t, round_to(t, 0.0f + sum / static_cast<float>(clipped)) * static_cast<float>(kernel_size));
+        v = round_to(t, (0.0f + round_to(t, sum / static_cast<float>(clipped))) * static_cast<float>(kernel_size));
     if (*s.p == 1) return v;
     if (*s.p == 2) return round_to(t, std::sqrt(v));
     return round_to(t, std::pow(v, round_to(t, static_cast<float>(1.0 / static_cast<double>(*s.p)))));
@@ -269,7 +269,9 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
             // A dilated window (rules onnx) may hold no input element: onnxruntime gives 0.
             const int64_t divisor = avg_divisor(s, win);
             const float q = divisor == 0 ? 0.0f : sum / static_cast<float>(divisor);
-            output[dst] = round_to(s.dtype, avg_keeps_negative_zero(s) ? q : 0.0f + q);
+            // f16/bf16: PyTorch rounds the quotient to the type, then adds it to the zeroed output.
+            const float r = round_to(s.dtype, q);
+            output[dst] = avg_keeps_negative_zero(s) ? r : 0.0f + r;
         }
     });
     return Status::Ok();
