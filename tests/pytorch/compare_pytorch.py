@@ -500,7 +500,8 @@ def compare_run(a, d, e, name, x, stats):
         # PyTorch's channels-last adaptive average divides the channels of its full vectors once
         # by kh*kw and the rest by kh, then kw, as poolgen does everywhere: one rounding apart
         # (docs/semantics.md, where PyTorch's versions and devices differ).
-        ok = (np.abs(ol - tl) <= 2.0 ** -23 * np.maximum(np.abs(ol), np.abs(tl))) | (ol == tl) | (np.isnan(ol) & np.isnan(tl))
+        ulp = np.maximum(2.0 ** -23 * np.maximum(np.abs(ol), np.abs(tl)), 2.0 ** -149)  # subnormals: one step
+        ok = (np.abs(ol - tl) <= ulp) | (ol == tl) | (np.isnan(ol) & np.isnan(tl))
         if ok.all():
             stats["within one ulp (nhwc adaptive division order)"] += 1
             return None
