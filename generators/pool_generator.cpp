@@ -19,9 +19,10 @@ namespace {
 
 using namespace Halide;
 
-// Halide warns for every f16 kernel compiled for an x86 target without F16C (sse41) that its
-// conversions are emulated: true, expected, and nothing a user can act on. Other warnings pass;
-// errors are thrown as Halide's default reporter throws them.
+// Halide warns that "(b)float16 type operation is emulated" for f16 kernels on x86 targets
+// without F16C (the SSE4.1 variant), where poolgen converts f16 in integer instructions itself:
+// expected, and nothing a user can act on. Other warnings pass; errors are thrown as Halide's
+// default reporter throws them.
 class QuietHalfEmulation : public CompileTimeErrorReporter {
 public:
     void warning(const char *msg) override {
