@@ -524,9 +524,13 @@ Expr signed_zero(const PoolSpec &s, const Expr &q) {
     // (a zero sum over a negative divisor_override, or an underflow) comes out +0; its
     // channels-last kernel divides in place and keeps -0. PyTorch runs the channels-last one
     // only for nhwc 1D/2D tensors with C > 1 and more than one spatial element; 3D always +0.
-    // f16/bf16: the quotient is rounded to the type first (a tiny negative one becomes -0, then +0).
-    const Expr r = round_to_element(s, q);
-    return avg_keeps_negative_zero(s) ? r : Expr(0.0f) + r;
+    if (avg_keeps_negative_zero(s)) return q;
+    if (s.dtype == DType::F32) return Expr(0.0f) + q;
+    // f16/bf16: PyTorch rounds the quotient to the type, then adds it to 0. That differs from
+    // 0 + q only where q rounds to -0: q in [-half the smallest subnormal, 0). A compare per
+    // output, not a rounding.
+    const float half_step = s.dtype == DType::F16 ? 0x1p-25f : 0x1p-134f;
+    return select(q < 0.0f && q >= -half_step, Expr(0.0f), Expr(0.0f) + q);
 }
 
 // ---- The split reduction.
