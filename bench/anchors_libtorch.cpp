@@ -12,6 +12,10 @@
 #include <ATen/ops/avg_pool3d.h>
 #include <ATen/ops/max_pool2d_with_indices.h>
 #include <ATen/ops/max_pool3d_with_indices.h>
+#include <ATen/ops/_make_per_tensor_quantized_tensor.h>
+#include <ATen/ops/int_repr.h>
+#include <ATen/ops/max_pool2d.h>
+#include <ATen/ops/max_pool3d.h>
 #include <torch/csrc/api/include/torch/version.h>
 
 #include "anchor_api.h"
@@ -107,6 +111,57 @@ private:
     std::vector<void *> out_ptr_;
 };
 
+// u8/i8: ATen's quantized kernels on per-tensor quint8/qint8 tensors that view the codes (the
+// scale never changes the codes). They have no _out variants: each call allocates its output,
+// as it does for a libtorch user. Indices and adaptive max pooling have no quantized kernels.
+class AtenQuantizedPool : public Impl {
+public:
+    AtenQuantizedPool(const PoolSpec &spec, const Buffers &b, Layout l) : spec_(spec), layout_(l) {
+        const auto st = dense_strides(spec.input, l);
+        const auto type = b.dtype == DType::U8 ? at::kByte : at::kChar;
+        for (int i = 0; i < b.slots; i++) {
+            at::Tensor codes = at::from_blob(const_cast<void *>(b.in(l, i)), spec.input, st, at::TensorOptions().dtype(type));
+            in_.push_back(at::_make_per_tensor_quantized_tensor(codes, 0.05, spec.zero_point.value_or(0)));
+            out_.emplace_back();
+        }
+    }
+    std::string name() const override { return std::string("libtorch:") + (layout_ == Layout::NCHW ? "nchw" : "nhwc"); }
+    void run(int slot) override {
+        const PoolSpec &s = spec_;
+        const at::Tensor &in = in_[slot];
+        const bool d3 = s.rank() == 3;
+        switch (s.op) {
+        case Op::MaxPool:
+            out_[slot] = d3 ? at::max_pool3d(in, s.kernel, s.stride, s.padding, s.dilation, s.ceil_mode)
+                            : at::max_pool2d(in, s.kernel, s.stride, s.padding, s.dilation, s.ceil_mode);
+            break;
+        case Op::AvgPool: {
+            c10::optional<int64_t> div;
+            if (s.divisor_override) div = *s.divisor_override;
+            out_[slot] = d3 ? at::avg_pool3d(in, s.kernel, s.stride, s.padding, s.ceil_mode, s.count_include_pad, div)
+                            : at::avg_pool2d(in, s.kernel, s.stride, s.padding, s.ceil_mode, s.count_include_pad, div);
+            break;
+        }
+        default:
+            out_[slot] = d3 ? at::adaptive_avg_pool3d(in, s.output_size) : at::adaptive_avg_pool2d(in, s.output_size);
+            break;
+        }
+    }
+    bool result(int slot, Layout layout, std::vector<float> *out) override {
+        if (!out_[slot].defined()) return false;
+        const auto o = spec_.output_shape();
+        at::Tensor dst = at::empty_strided(o, dense_strides(o, layout), at::TensorOptions().dtype(at::kFloat));
+        dst.copy_(at::int_repr(out_[slot]));  // the codes, widened to float
+        out->assign(dst.data_ptr<float>(), dst.data_ptr<float>() + dst.numel());
+        return true;
+    }
+
+private:
+    PoolSpec spec_;
+    Layout layout_;
+    std::vector<at::Tensor> in_, out_;
+};
+
 std::string version() {
 #if AT_PARALLEL_OPENMP
     return "libtorch " TORCH_VERSION " (ATen parallel backend: OpenMP)";
@@ -124,6 +179,14 @@ void make(const PoolSpec &spec, const Buffers &b, std::vector<std::unique_ptr<Im
     }
     if (is_lp(spec.op)) {
         notes->push_back("libtorch: skipped: Lp pooling has no ATen kernel (torch's lp_pool is composed in Python)");
+        return;
+    }
+    if (is_quantized(b.dtype)) {
+        if (spec.return_indices || spec.op == Op::AdaptiveMaxPool || spec.op == Op::GlobalMaxPool) {
+            notes->push_back("libtorch: skipped: no quantized kernel for indices or adaptive max pooling");
+            return;
+        }
+        for (Layout l : {Layout::NCHW, Layout::NHWC}) impls->push_back(std::make_unique<AtenQuantizedPool>(spec, b, l));
         return;
     }
     for (Layout l : {Layout::NCHW, Layout::NHWC}) impls->push_back(std::make_unique<AtenPool>(spec, b, l));

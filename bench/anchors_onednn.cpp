@@ -39,6 +39,8 @@ memory::data_type data_type_of(DType d) {
     switch (d) {
     case DType::F16: return memory::data_type::f16;
     case DType::BF16: return memory::data_type::bf16;
+    case DType::U8: return memory::data_type::u8;
+    case DType::I8: return memory::data_type::s8;
     case DType::F32: break;
     }
     return memory::data_type::f32;

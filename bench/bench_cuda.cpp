@@ -257,6 +257,8 @@ int run_cuda(const Options &opt) {
         const int slots = rotation_slots(bytes, cold_mb);
         const halide_type_t element = s.dtype == DType::F16    ? halide_type_t(halide_type_float, 16)
                                       : s.dtype == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
+                                      : s.dtype == DType::U8   ? halide_type_t(halide_type_uint, 8)
+                                      : s.dtype == DType::I8   ? halide_type_t(halide_type_int, 8)
                                                                : f32;
         DeviceSlab in(element, s.input_memory_shape(), slots), out(element, s.output_memory_shape(), slots);
         std::unique_ptr<DeviceSlab> idx;

@@ -73,6 +73,8 @@ def torch_call(spec):
         raise ValueError(f"{spec['name']}: unknown op {op}")
     if spec.get("rules", "pytorch") != "pytorch":
         raise ValueError(f"{spec['name']}: follows ONNX's rules (compared with onnxruntime by tests/onnx)")
+    if spec.get("dtype", "f32") not in DTYPES:
+        raise ValueError(f"{spec['name']}: {spec['dtype']} has no PyTorch CUDA pooling (quantized pooling is CPU only)")
     indices = bool(spec.get("return_indices", False))
     if op == "max_pool":
         return f"max_pool{rank}d", {"kernel_size": spec["kernel"], "stride": spec["stride"], "padding": spec["padding"],

@@ -106,22 +106,42 @@ Type element_type(DType dtype) {
     switch (dtype) {
     case DType::F16: return Float(16);
     case DType::BF16: return BFloat(16);
+    case DType::U8: return UInt(8);
+    case DType::I8: return Int(8);
     case DType::F32: break;
     }
     return Float(32);
 }
 
+Type value_type(const PoolSpec &s) {
+    if (!is_quantized(s.dtype)) return Float(32);
+    if (is_max(s.op)) return s.return_indices ? Float(32) : element_type(s.dtype);
+    // The largest window's taps: the kernel, or (adaptive) at most the whole plane.
+    int64_t taps = 1;
+    for (int i = 0; i < s.rank(); i++) taps *= is_windowed(s.op) ? s.kernel[i] : s.input[2 + i];
+    return taps <= (int64_t(1) << 23) ? Int(32) : Int(64);  // 2^23 codes of magnitude <= 255 fit int32
+}
+
 Func widened_input(const PoolSpec &s, const Func &input, bool soft_f16) {
-    if (s.dtype == DType::F32) return input;
+    if (s.dtype == DType::F32 || value_type(s) == element_type(s.dtype)) return input;
     Func widened("widened");
     const std::vector<Var> args = memory_order(s, spatial_vars(s.rank()), Var("c"), Var("n"));
     const Expr x = Func(input)(args);
+    if (is_quantized(s.dtype)) {
+        widened(args) = cast(value_type(s), x);
+        return widened;
+    }
     if (s.dtype == DType::BF16) widened(args) = bf16_bits_to_float(reinterpret<uint16_t>(x));
     else widened(args) = soft_f16 ? f16_bits_to_float(reinterpret<uint16_t>(x)) : cast<float>(x);
     return widened;
 }
 
 Expr to_element(const PoolSpec &s, const Expr &v, bool soft_f16) {
+    if (is_quantized(s.dtype)) {
+        const Type t = element_type(s.dtype);
+        if (v.type() == t) return v;
+        return cast(t, clamp(v, cast(v.type(), Expr(quantized_min(s.dtype))), cast(v.type(), Expr(quantized_max(s.dtype)))));
+    }
     // F16C's vcvtps2ph where the target has it.
     if (s.dtype == DType::F16) return soft_f16 ? reinterpret(Float(16), float_to_f16_bits(v)) : cast(Float(16), v);
     if (s.dtype == DType::BF16) return reinterpret(BFloat(16), float_to_bf16_bits(v));
@@ -215,7 +235,11 @@ RDom window_domain(const std::vector<Window> &w, bool skip_innermost) {
 
 // ---- The taps' values.
 
-float pad_value(const PoolSpec &s) { return is_max(s.op) ? -std::numeric_limits<float>::infinity() : 0.0f; }
+Expr pad_value(const PoolSpec &s) {
+    const Type t = value_type(s);
+    if (!is_max(s.op)) return Internal::make_zero(t);
+    return t.is_float() ? Expr(-std::numeric_limits<float>::infinity()) : t.min();
+}
 
 Func padded_input(const PoolSpec &s, const Func &input, const std::vector<Window> &w) {
     // Halide's constant_exterior marks the interior likely, so loops split into border and
@@ -239,7 +263,7 @@ Expr tap_value(const PoolSpec &s, const Func &input, const Func &padded, const s
         if (w[i].needs_check) inside = inside && tap_in_bounds(w[i], t[i], pos[i]);
     }
     Expr tap = Func(input)(memory_order(s, load_pos, c, n));
-    return any_check(w) ? select(inside, tap, Expr(pad_value(s))) : tap;
+    return any_check(w) ? select(inside, tap, pad_value(s)) : tap;
 }
 
 // ---- The max rule.
@@ -277,7 +301,19 @@ std::vector<Expr> max_with_indices(Func pooled, const std::vector<Var> &args, co
     return {pooled(args)[1], cast<int64_t>(pooled(args)[0])};
 }
 
+namespace {
+
+// u8/i8 codes (no NaN, and equal codes are the same value): max from the type's smallest.
+Expr max_codes(Func pooled, const std::vector<Var> &args, const Expr &v) {
+    pooled(args) = v.type().min();
+    pooled(args) = max(pooled(args), v);
+    return pooled(args);
+}
+
+}  // namespace
+
 Expr max_fused(Func pooled, const std::vector<Var> &args, const Expr &v) {
+    if (!v.type().is_float()) return max_codes(pooled, args, v);
     pooled(args) = Expr(-std::numeric_limits<float>::infinity());
     Expr best = pooled(args);
     pooled(args) = select(max_takes(v, best), v, best);
@@ -288,6 +324,7 @@ Expr max_split(Func pooled, const std::vector<Var> &args, const Expr &v) {
     // The last NaN seen and the first maximum of the other taps, combined at the end: the rule
     // tap by tap gives the same. `x > m ? x : m` alone is one vmaxps on x86; folded with the NaN
     // test it is two compares, an or and a blend on every tap's dependency chain.
+    if (!v.type().is_float()) return max_codes(pooled, args, v);
     pooled(args) = Tuple(Expr(0.0f), Expr(-std::numeric_limits<float>::infinity()));
     Expr last_nan = pooled(args)[0], m = pooled(args)[1];
     pooled(args) = Tuple(select(is_nan(v), v, last_nan), select(v > m, v, m));
@@ -297,7 +334,7 @@ Expr max_split(Func pooled, const std::vector<Var> &args, const Expr &v) {
 // ---- The window sums.
 
 Expr sum_pytorch(Func pooled, const std::vector<Var> &args, const Expr &v, const PoolSpec *round) {
-    pooled(args) = 0.0f;
+    pooled(args) = Internal::make_zero(v.type());
     pooled(args) = round ? round_to_element(*round, pooled(args) + v) : pooled(args) + v;
     return pooled(args);
 }
@@ -311,17 +348,20 @@ Expr sum_rows(const PoolSpec &s, Func rowsum, Func pooled, const Func &padded, c
     const int r = static_cast<int>(w.size());
     const std::vector<Var> args = memory_order(s, spatial, c, n);
     Func src = padded;
-    Expr row = 0.0f;
-    for (int t = 0; t < w[r - 1].taps; t++) {
+    const Type t = value_type(s);
+    // Integer sums (u8/i8) are exact in any order; float ones keep this order.
+    auto ordered = [&](const Expr &e) { return t.is_float() ? strict_float(e) : e; };
+    Expr row = Internal::make_zero(t);
+    for (int i = 0; i < w[r - 1].taps; i++) {
         std::vector<Expr> rpos(spatial.begin(), spatial.end());
-        rpos[r - 1] = w[r - 1].first + t * w[r - 1].step;
-        row = strict_float(row + src(memory_order(s, rpos, c, n)));
+        rpos[r - 1] = w[r - 1].first + i * w[r - 1].step;
+        row = ordered(row + src(memory_order(s, rpos, c, n)));
     }
     rowsum(args) = row;
     std::vector<Expr> outer_pos(spatial.begin(), spatial.end());
     for (int i = 0; i < r - 1; i++) outer_pos[i] = tap_position(w[i], domain[r - 1 - i]);
-    pooled(args) = 0.0f;
-    pooled(args) = strict_float(pooled(args) + rowsum(memory_order(s, outer_pos, c, n)));
+    pooled(args) = Internal::make_zero(t);
+    pooled(args) = ordered(pooled(args) + rowsum(memory_order(s, outer_pos, c, n)));
     return pooled(args);
 }
 
@@ -342,7 +382,7 @@ Expr sum_pairs(const PoolSpec &s, Func pooled, const std::vector<Var> &args, con
     const int w_in = input_size(s, 1), taps = plane_taps(s);
     Func in = input;
     auto at = [&](Expr k) { return in(memory_order(s, {k / w_in, k % w_in}, c, n)); };
-    pooled(args) = Tuple(Expr(0.0f), Expr(0.0f));
+    pooled(args) = Tuple(Internal::make_zero(value_type(s)), Internal::make_zero(value_type(s)));
     pooled(args) = Tuple(pooled(args)[0] + at(2 * domain.x), pooled(args)[1] + at(2 * domain.x + 1));
     Expr sum = pooled(args)[0] + pooled(args)[1];
     if (taps % 2) sum = sum + at(Expr(taps - 1));
@@ -453,6 +493,48 @@ Expr windowed_divisor(const PoolSpec &s, const std::vector<Window> &w) {
         divisor = divisor * count;
     }
     return divisor;
+}
+
+namespace {
+
+// The window's taps inside the input itself (u8/i8 averages' size).
+Expr real_taps(const PoolSpec &s, const std::vector<Window> &w) {
+    Expr size = Expr(1);
+    for (int i = 0; i < static_cast<int>(w.size()); i++) {
+        if (w[i].adaptive) {
+            size = size * (w[i].end - w[i].first);
+            continue;
+        }
+        const int k = static_cast<int>(s.kernel[i]), p = static_cast<int>(s.pad_end(i)), n_in = input_size(s, i);
+        const Expr a = w[i].first, b = min(likely(a + k), n_in + p);  // no dilation: rules pytorch
+        size = size * (min(likely(b), n_in) - max(likely(a), 0));
+    }
+    return size;
+}
+
+}  // namespace
+
+Expr quantized_result(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
+    const Type t = sum.type();
+    const Expr z = Expr(static_cast<int>(s.zero_point.value_or(0)));
+    const Expr size = real_taps(s, w);
+    const Expr centered = cast<float>(sum - cast(t, size) * cast(t, z));  // S = sum - size * z, one rounding to float32
+    const bool channels_last = quantized_channels_last(s);
+    Expr code;  // float32 for the rounding rules that add z in float, int32 for the others
+    if (!is_adaptive(s.op)) {
+        const Expr m = 1.0f / cast<float>(windowed_divisor(s, w));
+        code = channels_last ? cast<int>(round(centered * m)) + z : round(centered * m + cast<float>(z));
+    } else if (quantized_mean(s)) {
+        code = round(cast<float>(sum) / cast<float>(size));
+    } else if (channels_last) {
+        code = cast<int>(round(centered * (1.0f / cast<float>(size)))) + z;
+    } else {
+        Expr m = Expr(1.0f);  // ((1/k0) / k1) / k2, one extent at a time
+        for (const Window &x : w) m = m / cast<float>(x.end - x.first);
+        code = round(cast<float>(sum) * m);
+    }
+    const Expr lo = cast(code.type(), Expr(quantized_min(s.dtype))), hi = cast(code.type(), Expr(quantized_max(s.dtype)));
+    return cast<int>(clamp(code, lo, hi));
 }
 
 Expr windowed_mean(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
@@ -573,7 +655,7 @@ std::vector<Expr> split_result(const PoolSpec &s, const Formulation &form, Pipel
         pos[d] = tap_position(p.windows[d], tap[d]);
     }
     Expr v = tap_value(s, input, p.padded, p.windows, tap, pos, p.c, p.n);
-    if (!exact) v = select(t_raw < taps, v, Expr(pad_value(s)));  // and count as padding
+    if (!exact) v = select(t_raw < taps, v, pad_value(s));  // and count as padding
     std::vector<Var> part_args = {sp.part};
     part_args.insert(part_args.end(), p.args.begin(), p.args.end());
     std::vector<Expr> part = reduce_by_rule(s, form, sp.partial, part_args, v, start_index, flat_index(s, pos, p.c, p.n));
@@ -590,6 +672,7 @@ std::vector<Expr> split_result(const PoolSpec &s, const Formulation &form, Pipel
 
 Expr finish_sum(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w, bool element_sums) {
     if (is_lp(s.op)) return lp_result(s, sum, w);
+    if (is_quantized(s.dtype)) return quantized_result(s, sum, w);
     return is_adaptive(s.op) ? adaptive_mean(sum, w, element_sums ? &s : nullptr) : windowed_mean(s, sum, w);
 }
 

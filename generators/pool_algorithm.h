@@ -29,11 +29,16 @@ std::vector<Halide::Var> memory_order(const PoolSpec &s, const std::vector<Halid
 // round to the type where PyTorch does (docs/semantics.md "Half and bfloat16").
 
 Halide::Type element_type(DType dtype);
-// The input as float32 (the input itself for f32): exact for f16 and bf16. bf16 is converted
+// The type taps are reduced in: float32, except for u8/i8 codes. Their max without indices runs
+// on the codes themselves; with indices on float32 (exact), so the index rule is the float one;
+// their sums in int32, or int64 where a window's codes could pass int32.
+Halide::Type value_type(const PoolSpec &s);
+// The input as value_type (the input itself for f32): exact for f16 and bf16. bf16 is converted
 // in integer instructions on every target; f16 too with `soft_f16` (x86 without F16C, where
 // Halide 21's own emulation turns a NaN into an infinity), else by the target's instructions.
 Halide::Func widened_input(const PoolSpec &s, const Halide::Func &input, bool soft_f16);
-// A float32 value stored as the element type: round to nearest even; a NaN stays a NaN.
+// A float32 value stored as the element type: round to nearest even; a NaN stays a NaN. u8/i8:
+// a result (a code, or the max's -inf for a window of nothing but padding) saturated to the type.
 Halide::Expr to_element(const PoolSpec &s, const Halide::Expr &v, bool soft_f16);
 // A float32 value rounded to the element type and widened back (v itself for f32).
 Halide::Expr round_to_element(const PoolSpec &s, const Halide::Expr &v);
@@ -76,8 +81,9 @@ Halide::RDom window_domain(const std::vector<Window> &w, bool skip_innermost);
 
 // ---- The taps' values.
 
-// The value that stands for a tap outside the input: -inf for max (it never wins), 0 for sums.
-float pad_value(const PoolSpec &s);
+// The value that stands for a tap outside the input, in value_type: -inf for max (it never
+// wins; u8/i8 codes: the type's smallest), 0 for sums.
+Halide::Expr pad_value(const PoolSpec &s);
 
 // Windowed ops read the input through `padded`: the padding value outside [0, n) of every
 // spatial dim, when any window reaches there (Halide's constant_exterior), else a plain
@@ -153,6 +159,10 @@ Halide::Expr windowed_mean(const PoolSpec &s, const Halide::Expr &sum, const std
 // Adaptive: divided by one window extent at a time (sum / kh / kw), as PyTorch rounds it; with
 // `round` each quotient also rounded to the element type (sums_in_element_type).
 Halide::Expr adaptive_mean(const Halide::Expr &sum, const std::vector<Window> &w, const PoolSpec *round = nullptr);
+// u8/i8 averages: the result code from the window's sum of codes, by PyTorch's quantized
+// kernels (poolgen::quantized_channels_last, quantized_mean; docs/semantics.md "Eight-bit
+// codes"), saturated, as int32.
+Halide::Expr quantized_result(const PoolSpec &s, const Halide::Expr &sum, const std::vector<Window> &w);
 // A quotient of -0 stays -0 only where PyTorch's kernel divides in place
 // (poolgen::avg_keeps_negative_zero); elsewhere it is added to a zeroed output and becomes +0.
 Halide::Expr signed_zero(const PoolSpec &s, const Halide::Expr &q);

@@ -5,8 +5,9 @@ shapes nobody chose:
     python3 tests/random_manifest.py --seed 7 --count 40 --out random.json
     make build MANIFEST=random.json BUILD=build-random && build-random/poolgen check
 
-About a third of the kernels are f16 or bf16 (`dtype`), the rest f32 (the field written or
-left to its default); none follows "rules": "onnx", whose kernels must stay f32.
+About a third of the kernels are f16 or bf16 (`dtype`), a sixth u8 or i8 (with a `zero_point`
+mostly), the rest f32 (the field written or left to its default); none follows "rules": "onnx",
+whose kernels must stay f32.
 
 The rules are PyTorch's, written here from docs/semantics.md (output size, padding, adaptive windows) and
 independently of runtime/src/spec.cpp, so the test suite also uses this script to cross-check
@@ -20,6 +21,7 @@ import sys
 OPS = ["max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool", "global_avg_pool"]
 MAX_ELEMENTS = 2**31 - 1
 NARROW_DTYPES = ["f16", "bf16"]  # kernels under "rules": "onnx" are f32 only
+CODE_RANGES = {"u8": (0, 255), "i8": (-128, 127)}  # the 8-bit types' codes (and zero points)
 
 
 def out_size(n, k, s, p, d, ceil):
@@ -45,8 +47,14 @@ def spatial_sizes(rng, rank):
 def draw_dtype(rng, entry):
     """f16 or bf16 for about a third of the kernels, never for rules onnx ones; f32 otherwise,
     sometimes written out."""
-    if entry.get("rules", "pytorch") != "onnx" and rng.random() < 1 / 3:
+    u = rng.random()
+    if entry.get("rules", "pytorch") != "onnx" and u < 1 / 3:
         entry["dtype"] = rng.choice(NARROW_DTYPES)
+    elif entry.get("rules", "pytorch") != "onnx" and u < 1 / 2:
+        entry["dtype"] = rng.choice(sorted(CODE_RANGES))
+        lo, hi = CODE_RANGES[entry["dtype"]]
+        if rng.random() < 0.8:
+            entry["zero_point"] = rng.randint(lo, hi)
     elif rng.random() < 0.25:
         entry["dtype"] = "f32"
 
@@ -112,6 +120,10 @@ def draw_kernel(rng, name, op):
         elements_out *= v
     if elements_in > 300_000 or elements_out > MAX_ELEMENTS:
         return None
+    # u8/i8 averages of whole 3D planes must be channels-first (PyTorch's channels-last result
+    # depends on the scale).
+    if entry.get("dtype") in CODE_RANGES and rank == 3 and op.endswith("avg_pool") and op != "avg_pool" and out == [1] * rank:
+        entry["layout"] = "nchw"
     return entry
 
 

@@ -668,6 +668,34 @@ TEST_CASE("cli run: f16 and bf16 kernels read and write their dtype (<f2, bf16 b
     CHECK(!fs::exists(dir / "out.npy"));
 }
 
+TEST_CASE("cli run: u8 and i8 kernels read and write their codes (|u1, |i1)", "[cli][dtype]") {
+    // The hand-computed seed of test_kernels.cpp: PyTorch's channels-first quantized average.
+    TempDir dir;
+    const std::vector<uint8_t> codes = {10, 7, 6, 3, 3, 0, 10, 7, 6, 3, 3, 0};
+    for (const char *descr : {"|u1", "<u1"}) {  // NumPy writes |u1; one byte has no byte order
+        INFO(descr);
+        REQUIRE(npy::write(dir / "in.npy", descr, {1, 2, 2, 3}, codes.data(), codes.size()).ok());
+        const Result r = run(kCli, "run dtype_seed_qavg_zp3_u8 --input " + quote(dir / "in.npy") + " --output " +
+                                       quote(dir / "out.npy") + " --check");
+        INFO(describe(r));
+        REQUIRE(r.code == 0);
+        npy::Array out;
+        REQUIRE(npy::read(dir / "out.npy", &out).ok());
+        CHECK(out.descr == "|u1");
+        CHECK(out.shape == std::vector<int64_t>{1, 2, 3, 4});
+        REQUIRE(out.data.size() == 24);
+        CHECK(std::vector<uint8_t>(out.data.begin(), out.data.begin() + 12) ==
+              std::vector<uint8_t>{10, 8, 6, 6, 6, 6, 4, 3, 3, 3, 2, 0});
+        fs::remove(dir / "out.npy");
+    }
+    // i8 codes for a u8 kernel are refused by dtype, and nothing is written.
+    std::vector<int8_t> signed_codes(12, 1);
+    REQUIRE(npy::write(dir / "in2.npy", "|i1", {1, 2, 2, 3}, signed_codes.data(), 12).ok());
+    const Result r = run(kCli, "run dtype_seed_qavg_zp3_u8 --input " + quote(dir / "in2.npy") + " --output " + quote(dir / "out.npy"));
+    require_one_line_error(r, {"in2.npy", "dtype is |i1", "needs |u1 (u8)"});
+    CHECK(!fs::exists(dir / "out.npy"));
+}
+
 TEST_CASE("cli run: an indices file that cannot be written leaves the output untouched", "[cli]") {
     // The run fails as a whole (non-zero exit), so it must not leave a new output behind or
     // replace an existing one: a caller (make, a pipeline) would take it for a fresh result.

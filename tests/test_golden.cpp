@@ -232,7 +232,7 @@ void require_bits(const std::vector<float> &got, const std::vector<float> &want)
 
 TEST_CASE("golden: the fixtures cover every op, rank, layout and dtype", "[golden]") {
     const auto &m = golden_manifest();
-    REQUIRE(m.kernels.size() == 153);  // tests/golden/README.md: 153 cases
+    REQUIRE(m.kernels.size() == 214);  // tests/golden/README.md: 214 cases
     std::map<std::string, int> seen, per_dtype;
     for (const auto &k : m.kernels) {
         const std::string dtype = poolgen::to_string(k.spec.dtype);
@@ -241,17 +241,42 @@ TEST_CASE("golden: the fixtures cover every op, rank, layout and dtype", "[golde
         per_dtype[dtype]++;
         CHECK(k.cpu);
         CHECK_FALSE(k.cuda);  // targets: ["cpu"]
-        // Names say the dtype: f16 and bf16 cases end in _f16 / _bf16, f32 cases in neither.
+        // Names say the dtype: f16, bf16, u8 and i8 cases end in _<dtype>, f32 cases in none.
         const auto ends = [&](const std::string &suffix) {
             return k.name.size() > suffix.size() && k.name.compare(k.name.size() - suffix.size(), suffix.size(), suffix) == 0;
         };
         INFO("case " << k.name);
         CHECK(ends("_f16") == (k.spec.dtype == DType::F16));
         CHECK(ends("_bf16") == (k.spec.dtype == DType::BF16));
+        CHECK(ends("_u8") == (k.spec.dtype == DType::U8));
+        CHECK(ends("_i8") == (k.spec.dtype == DType::I8));
+        // PyTorch's quantized tensors have a zero point; every u8/i8 case states its own.
+        CHECK(k.spec.zero_point.has_value() == poolgen::is_quantized(k.spec.dtype));
     }
     CHECK(per_dtype["f32"] == 88);
     CHECK(per_dtype["f16"] == 34);
     CHECK(per_dtype["bf16"] == 31);
+    CHECK(per_dtype["u8"] == 32);
+    CHECK(per_dtype["i8"] == 29);
+    // u8/i8: the ops PyTorch has in quantized form, every rank, both layouts (it has no quantized
+    // adaptive max pool, hence no global max either, and no Lp pooling).
+    for (const char *dtype : {"u8", "i8"}) {
+        for (const char *op : {"max_pool", "avg_pool", "adaptive_avg_pool", "global_avg_pool"}) {
+            const std::string key = std::string(dtype) + "/" + op;
+            for (int r = 1; r <= 3; r++) {
+                int n = 0;
+                for (const char *l : {"nchw", "nhwc"}) n += seen[key + "/" + std::to_string(r) + "d/" + l];
+                INFO(key << " " << r << "D");
+                CHECK(n > 0);
+            }
+            for (const char *l : {"nchw", "nhwc"}) {
+                int n = 0;
+                for (int r = 1; r <= 3; r++) n += seen[key + "/" + std::to_string(r) + "d/" + l];
+                INFO(key << " " << l);
+                CHECK(n > 0);
+            }
+        }
+    }
     for (const char *dtype : {"f32", "f16", "bf16"}) {
         for (const char *op : {"max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool",
                                "global_avg_pool", "lp_pool", "global_lp_pool"}) {

@@ -80,8 +80,14 @@ inline std::vector<float> as_floats(const poolgen::PoolSpec &s, const std::vecto
 // The halide_buffer_t element type of a dtype.
 inline halide_type_t halide_type_of(poolgen::DType d) {
     using poolgen::DType;
-    return d == DType::F16 ? halide_type_t(halide_type_float, 16) : d == DType::BF16 ? halide_type_t(halide_type_bfloat, 16)
-                                                                                      : halide_type_t(halide_type_float, 32);
+    switch (d) {
+    case DType::F16: return halide_type_t(halide_type_float, 16);
+    case DType::BF16: return halide_type_t(halide_type_bfloat, 16);
+    case DType::U8: return halide_type_t(halide_type_uint, 8);
+    case DType::I8: return halide_type_t(halide_type_int, 8);
+    case DType::F32: break;
+    }
+    return halide_type_t(halide_type_float, 32);
 }
 // Room for n elements of the spec's dtype, each byte `fill`.
 inline std::vector<uint8_t> element_buffer(const poolgen::PoolSpec &s, int64_t n, uint8_t fill = 0) {

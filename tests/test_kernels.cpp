@@ -128,6 +128,39 @@ TEST_CASE("f16 and bf16 kernels: float32 sums rounded once to nearest even, PyTo
     CHECK(run_values(kernel("dtype_seed_aavg3d_bf16"), {256, 1, 1, 1, 1, 256}) == std::vector<float>{85.5f, 86});
 }
 
+TEST_CASE("u8 and i8 kernels: PyTorch's quantized codes, both kernels' roundings", "[kernels][dtype]") {
+    // Hand-computed, and what PyTorch 2.15 gives (quint8, zero point 3, avg_pool2d k2 s1 p1,
+    // count_include_pad=False, on a contiguous and on a channels_last tensor). Output (0,1)
+    // averages 10 and 7: S = 17 - 2*3 = 11, 11/2 = 5.5. Channels-first rounds 5.5 + 3 = 8.5 to
+    // 8 (even); channels-last rounds 5.5 to 6 and adds 3: 9. Output (2,2) averages 3 and 0:
+    // S = -3, -1.5 + 3 = 1.5 -> 2 against rne(-1.5) + 3 = 1.
+    const std::vector<float> codes = {10, 7, 6, 3, 3, 0, 10, 7, 6, 3, 3, 0};
+    const std::vector<float> cf = run_values(kernel("dtype_seed_qavg_zp3_u8"), codes);
+    CHECK(std::vector<float>(cf.begin(), cf.begin() + 12) == std::vector<float>{10, 8, 6, 6, 6, 6, 4, 3, 3, 3, 2, 0});
+    // The nhwc kernel reads (h, w, c): each code twice, once per channel.
+    std::vector<float> interleaved;
+    for (int i = 0; i < 6; i++) interleaved.insert(interleaved.end(), {codes[i], codes[i]});
+    const std::vector<float> cl = run_values(kernel("dtype_seed_qavg_zp3_nhwc_u8"), interleaved);
+    const std::vector<float> cl_expected = {10, 9, 7, 6, 7, 6, 4, 3, 3, 3, 1, 0};
+    for (int i = 0; i < 12; i++) {
+        INFO("output " << i);
+        CHECK(cl[2 * i] == cl_expected[i]);
+        CHECK(cl[2 * i + 1] == cl_expected[i]);
+    }
+    // 35 over a 7x10 window: the channels-first adaptive kernel multiplies by ((1/7)/10) in
+    // float32, a little above 1/70: 0.50000006 -> 1; the channels-last one multiplies by 1/70
+    // and gets exactly 0.5, a tie that rounds to 0 (even).
+    std::vector<float> sum35(140, 0.0f);
+    for (int c = 0; c < 2; c++)
+        for (int w = 0; w < 5; w++) sum35[c * 70 + w] = 7;
+    CHECK(run_values(kernel("dtype_seed_qaavg_sum35_u8"), sum35) == std::vector<float>{1, 1});
+    std::vector<float> sum35_nhwc(140, 0.0f);
+    for (int w = 0; w < 5; w++) sum35_nhwc[2 * w] = sum35_nhwc[2 * w + 1] = 7;
+    CHECK(run_values(kernel("dtype_seed_qaavg_sum35_nhwc_u8"), sum35_nhwc) == std::vector<float>{0, 0});
+    // Saturation: (4*127 - 4*(-128)) / -1 - 128 is far below -128.
+    CHECK(run_values(kernel("dtype_seed_qavg_saturate_i8"), {127, 127, 127, 127}) == std::vector<float>{-128});
+}
+
 TEST_CASE("an f16 kernel refuses a float32 halide_buffer_t before reading it", "[kernels][dtype]") {
     using Catch::Matchers::Contains;
     const Kernel &k = kernel("dtype_seed_avg_f16");

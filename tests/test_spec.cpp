@@ -299,6 +299,71 @@ TEST_CASE("dtypes: f16 and bf16 names, sizes, npy dtypes, and rules onnx stays f
     CHECK(o.validate().message() == "field 'dtype': rules onnx kernels are f32 only (the ONNX import reads float32 models), got f16");
 }
 
+TEST_CASE("dtypes: u8 and i8 names, ranges, npy dtypes, zero_point and the ops they take", "[spec][dtype]") {
+    CHECK(parse_dtype("u8") == DType::U8);
+    CHECK(parse_dtype("i8") == DType::I8);
+    CHECK(!parse_dtype("uint8"));
+    CHECK(dtype_size(DType::U8) == 1);
+    CHECK(dtype_size(DType::I8) == 1);
+    CHECK(std::string(npy_descr(DType::U8)) == "|u1");
+    CHECK(std::string(npy_descr(DType::I8)) == "|i1");
+    CHECK((quantized_min(DType::U8) == 0 && quantized_max(DType::U8) == 255));
+    CHECK((quantized_min(DType::I8) == -128 && quantized_max(DType::I8) == 127));
+    // Codes widen exactly; narrowing rounds to nearest even and saturates.
+    uint8_t u = 0;
+    int8_t i = 0;
+    store_element(DType::U8, 300.0f, &u, 0);
+    CHECK(u == 255);
+    store_element(DType::U8, 2.5f, &u, 0);
+    CHECK(u == 2);
+    store_element(DType::I8, -129.0f, &i, 0);
+    CHECK(i == -128);
+    CHECK(load_element(DType::I8, &i, 0) == -128.0f);
+
+    PoolSpec s = avg({1, 2, 8}, {3});
+    s.dtype = DType::U8;
+    s.zero_point = 3;
+    CHECK(s.validate().ok());
+    CHECK(s.canonical_name() == "avg_pool_u8_nchw_zp3_k3_s3_p0_1x2x8");
+    s.zero_point = 256;
+    CHECK(s.validate().message() == "field 'zero_point': must be in the range of u8, 0 to 255, got 256");
+    s.dtype = DType::I8;
+    s.zero_point = -129;
+    CHECK(s.validate().message() == "field 'zero_point': must be in the range of i8, -128 to 127, got -129");
+    s.zero_point = -5;
+    CHECK(s.canonical_name() == "avg_pool_i8_nchw_zpm5_k3_s3_p0_1x2x8");
+    s.dtype = DType::F32;
+    CHECK(s.validate().message() == "field 'zero_point': applies to u8 and i8 kernels only (a quantized tensor's zero point), not f32");
+    PoolSpec lp;
+    lp.op = Op::LpPool;
+    lp.dtype = DType::I8;
+    lp.input = {1, 1, 8};
+    lp.kernel = {2};
+    lp.normalize();
+    CHECK(lp.validate().message().rfind("field 'dtype': i8 kernels pool with max, avg and adaptive ops; lp_pool has no quantized form", 0) == 0);
+    // 3D whole-plane averages channels-last depend on the scale in PyTorch: refused.
+    PoolSpec g;
+    g.op = Op::GlobalAvgPool;
+    g.dtype = DType::U8;
+    g.layout = Layout::NHWC;
+    g.input = {1, 4, 2, 3, 4};
+    g.normalize();
+    CHECK(g.validate().message().rfind("field 'layout': u8 averages of a whole 3D plane (output 1x1x1) need layout nchw", 0) == 0);
+    g.layout = Layout::NCHW;
+    CHECK(g.validate().ok());
+    CHECK(quantized_mean(g));
+    // Which of PyTorch's quantized kernels' rules applies: from the strides.
+    CHECK_FALSE(quantized_channels_last(avg({1, 2, 8}, {3})));
+    CHECK(quantized_channels_last(avg({1, 1, 8}, {3})));     // C == 1
+    CHECK(quantized_channels_last(avg({1, 3, 1, 1}, {1})));  // a one-element plane
+    PoolSpec nwc = avg({1, 2, 8}, {3});
+    nwc.layout = Layout::NHWC;
+    CHECK_FALSE(quantized_channels_last(nwc));  // 1D ops pool a contiguous copy
+    PoolSpec nhwc = avg({1, 2, 4, 4}, {3});
+    nhwc.layout = Layout::NHWC;
+    CHECK(quantized_channels_last(nhwc));
+}
+
 namespace {
 uint16_t half_bits(float v) {
     uint16_t h;

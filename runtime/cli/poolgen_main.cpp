@@ -223,7 +223,10 @@ int cmd_run(const std::string &name, const std::string &in_path, const std::stri
     npy::Array in;
     if (Status st = npy::read(in_path, &in); !st.ok()) fail(st.message());
     const std::string descr = npy_descr(s.dtype);
-    if (in.descr != descr)
+    // One-byte types have no byte order: NumPy writes '|u1', and '<u1' means the same.
+    const bool same_bytes = dtype_size(s.dtype) == 1 && in.descr.size() == 3 && in.descr.substr(1) == descr.substr(1) &&
+                            (in.descr[0] == '<' || in.descr[0] == '=');
+    if (in.descr != descr && !same_bytes)
         fail(in_path + ": dtype is " + in.descr + ", kernel '" + name + "' needs " + descr + " (" + to_string(s.dtype) + ")");
     if (in.shape != s.input_memory_shape())
         fail(in_path + ": shape is " + shape_str(in.shape) + ", kernel '" + name + "' needs " + shape_str(s.input_memory_shape()) +
@@ -332,7 +335,7 @@ int main(int argc, char **argv) {
     list->add_option("--device", device, "show where cpu, cuda or auto (default) sends each kernel");
     auto *run = app.add_subcommand("run", "run one kernel on .npy data");
     run->add_option("NAME", name, "kernel name")->required();
-    run->add_option("--input", in_path, "input .npy (the kernel's dtype: <f4, <f2, or bf16 bits as <u2; its memory layout)")->required();
+    run->add_option("--input", in_path, "input .npy (the kernel's dtype: <f4, <f2, bf16 bits as <u2, |u1 or |i1; its memory layout)")->required();
     run->add_option("--output", out_path, "output .npy to write")->required();
     run->add_option("--indices", idx_path, "indices .npy to write (<i8; max kernels with return_indices)");
     run->add_option("--device", device, "cpu, cuda or auto");

@@ -63,6 +63,8 @@ halide_type_t type_of(DType dtype) {
     switch (dtype) {
     case DType::F16: return halide_type_t(halide_type_float, 16);
     case DType::BF16: return halide_type_t(halide_type_bfloat, 16);
+    case DType::U8: return halide_type_t(halide_type_uint, 8);
+    case DType::I8: return halide_type_t(halide_type_int, 8);
     case DType::F32: break;
     }
     return halide_type_t(halide_type_float, 32);

@@ -206,6 +206,35 @@ double lp_bound(const PoolSpec &s, const Geometry &g, const Window win[3], const
     return root_error + 2 * eps * std::pow(a + e, 1 / p) + tiny;
 }
 
+// u8/i8 averages: the result code of a window whose codes sum to `sum` over `size` real taps,
+// by PyTorch's quantized kernels (docs/semantics.md "Eight-bit codes"). z is the zero point,
+// S = sum - size * z; every float step is one float32 operation, rne is nearbyint (ties to even).
+//   channels-first avg_pool:   clamp(rne(S * (1/d) + z)), the sum with z in float32
+//   channels-last avg_pool:    clamp(rne(S * (1/d)) + z), z added to the integer
+//   channels-first adaptive:   rne(sum * (((1/k0) / k1) / k2)), the raw codes, no zero point
+//   channels-last adaptive:    clamp(rne(S * (1/size)) + z)
+//   3D channels-first to 1x1x1: rne(sum / size), PyTorch's mean()
+float quantized_average(const PoolSpec &s, const Window win[3], int r, int64_t sum, int64_t size) {
+    const int64_t z = s.zero_point.value_or(0);
+    const bool channels_last = quantized_channels_last(s);
+    const float S = static_cast<float>(sum - size * z);
+    float code;
+    if (is_windowed(s.op)) {
+        const float m = 1.0f / static_cast<float>(avg_divisor(s, win));
+        code = channels_last ? std::nearbyint(S * m) + static_cast<float>(z) : std::nearbyint(S * m + static_cast<float>(z));
+    } else if (quantized_mean(s)) {
+        code = std::nearbyint(static_cast<float>(sum) / static_cast<float>(size));
+    } else if (channels_last) {
+        code = std::nearbyint(S * (1.0f / static_cast<float>(size))) + static_cast<float>(z);
+    } else {
+        float m = 1.0f;
+        for (int i = 3 - r; i < 3; i++) m = m / static_cast<float>(win[i].count);
+        code = std::nearbyint(static_cast<float>(sum) * m);
+    }
+    // + 0: a code is an integer, and rne(-0.4) is -0.
+    return std::clamp(code, static_cast<float>(quantized_min(s.dtype)), static_cast<float>(quantized_max(s.dtype))) + 0.0f;
+}
+
 }  // namespace
 
 Status run(const PoolSpec &s, const float *input, float *output, int64_t *indices) {
@@ -240,8 +269,16 @@ Status run(const PoolSpec &s, const float *input, float *output, int64_t *indice
                             best_index = max_index(s, g, n, c, d, h, w);
                         }
                     }
-            output[dst] = best;
+            // u8/i8: a window of nothing but padding gives the type's smallest code.
+            output[dst] = is_quantized(s.dtype) ? std::max(best, static_cast<float>(quantized_min(s.dtype))) : best;
             if (indices) indices[dst] = best_index;
+        } else if (is_quantized(s.dtype)) {
+            int64_t sum = 0, size = 0;
+            for_each_real_tap(g, win, [&](int64_t d, int64_t h, int64_t w) {
+                sum += static_cast<int64_t>(input[offset(s.layout, g.N, g.C, g.in, n, c, d, h, w)]);
+                size++;
+            });
+            output[dst] = quantized_average(s, win, g.r, sum, size);
         } else {
             // f32 sums, except where PyTorch sums in the element type (sums_in_element_type).
             const DType sum_type = sums_in_element_type(s) ? s.dtype : DType::F32;
@@ -282,7 +319,7 @@ Status error_bounds(const PoolSpec &s, const float *input, std::vector<double> *
     if (!st.ok()) return st;
     if (!bounds) return Status::Error("reference: bounds must not be null");
     bounds->assign(static_cast<size_t>(s.output_elements()), 0.0);
-    if (is_max(s.op)) return Status::Ok();
+    if (is_max(s.op) || is_quantized(s.dtype)) return Status::Ok();  // exact
     for_each_output(s, [&](const Geometry &g, int64_t n, int64_t c, int64_t od, int64_t oh, int64_t ow) {
         const int64_t o[3] = {od, oh, ow};
         Window win[3];
@@ -329,6 +366,16 @@ std::vector<float> sample_input(const PoolSpec &s, uint64_t seed, double special
         v.resize(static_cast<size_t>(n));
     } catch (const std::exception &) {
         return {};
+    }
+    if (is_quantized(s.dtype)) {
+        // Codes over the whole range, with the extremes (saturation) more often than chance.
+        const int lo = static_cast<int>(quantized_min(s.dtype)), hi = static_cast<int>(quantized_max(s.dtype));
+        std::uniform_int_distribution<int> code(lo, hi);
+        for (auto &x : v) {
+            const double p = u01(rng);
+            x = static_cast<float>(special_rate > 0 && p < special_rate ? (p < special_rate / 2 ? lo : hi) : code(rng));
+        }
+        return v;
     }
     const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity(),
                               std::numeric_limits<float>::infinity(), -0.0f};

@@ -85,7 +85,7 @@ CheckResult compare(const PoolSpec &spec, const float *input, const float *expec
         r.status = s;
         return r;
     }
-    const bool exact = is_max(spec.op);
+    const bool exact = is_max(spec.op) || is_quantized(spec.dtype);
     const std::vector<int64_t> shape = spec.output_memory_shape();
     std::string first;
     r.elements = static_cast<int64_t>(bounds.size());

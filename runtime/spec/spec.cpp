@@ -32,9 +32,14 @@ size_t dtype_size(DType dtype) {
     case DType::F32: return 4;
     case DType::F16:
     case DType::BF16: return 2;
+    case DType::U8:
+    case DType::I8: return 1;
     }
     return 0;
 }
+bool is_quantized(DType dtype) { return dtype == DType::U8 || dtype == DType::I8; }
+int64_t quantized_min(DType dtype) { return dtype == DType::U8 ? 0 : dtype == DType::I8 ? -128 : 0; }
+int64_t quantized_max(DType dtype) { return dtype == DType::U8 ? 255 : dtype == DType::I8 ? 127 : 0; }
 
 namespace {
 
@@ -91,11 +96,20 @@ uint16_t float_to_bf16(float v) {
 
 float load_element(DType dtype, const void *data, int64_t i) {
     if (dtype == DType::F32) return static_cast<const float *>(data)[i];
+    if (dtype == DType::U8) return static_cast<const uint8_t *>(data)[i];
+    if (dtype == DType::I8) return static_cast<const int8_t *>(data)[i];
     const uint16_t h = static_cast<const uint16_t *>(data)[i];
     return dtype == DType::F16 ? half_to_float(h) : bf16_to_float(h);
 }
 
 void store_element(DType dtype, float v, void *data, int64_t i) {
+    if (is_quantized(dtype)) {
+        const float lo = static_cast<float>(quantized_min(dtype)), hi = static_cast<float>(quantized_max(dtype));
+        const float code = std::isnan(v) ? 0.0f : std::clamp(std::nearbyint(v), lo, hi);
+        if (dtype == DType::U8) static_cast<uint8_t *>(data)[i] = static_cast<uint8_t>(code);
+        else static_cast<int8_t *>(data)[i] = static_cast<int8_t>(code);
+        return;
+    }
     if (dtype == DType::F32) static_cast<float *>(data)[i] = v;
     else static_cast<uint16_t *>(data)[i] = dtype == DType::F16 ? float_to_half(v) : float_to_bf16(v);
 }
@@ -114,7 +128,7 @@ std::vector<float> load_elements(DType dtype, const void *data, int64_t n) {
 
 float round_to(DType dtype, float v) {
     if (dtype == DType::F32) return v;
-    uint16_t h;
+    uint16_t h;  // room for any element
     store_element(dtype, v, &h, 0);
     return load_element(dtype, &h, 0);
 }
@@ -123,6 +137,8 @@ const char *npy_descr(DType dtype) {
     switch (dtype) {
     case DType::F16: return "<f2";
     case DType::BF16: return "<u2";
+    case DType::U8: return "|u1";
+    case DType::I8: return "|i1";
     case DType::F32: break;
     }
     return "<f4";
@@ -133,6 +149,8 @@ double dtype_epsilon(DType dtype) {
     case DType::F32: return 0x1p-23;
     case DType::F16: return 0x1p-10;
     case DType::BF16: return 0x1p-7;
+    case DType::U8:
+    case DType::I8: return 0;
     }
     return 1;
 }
@@ -158,8 +176,23 @@ int64_t pooled_output_size(int64_t n, int64_t k, int64_t s, int64_t pb, int64_t 
 }
 
 bool sums_in_element_type(const PoolSpec &s) {
-    if (s.dtype == DType::F32 || s.op != Op::AdaptiveAvgPool || s.rank() != 3) return false;
+    if (s.dtype == DType::F32 || is_quantized(s.dtype) || s.op != Op::AdaptiveAvgPool || s.rank() != 3) return false;
     return !(s.output_size[0] == 1 && s.output_size[1] == 1 && s.output_size[2] == 1);  // 1x1x1 is mean()
+}
+
+bool quantized_channels_last(const PoolSpec &s) {
+    if (s.input.size() < 3) return true;
+    if (s.op == Op::AvgPool && s.rank() == 3) return true;
+    // 1D ops pool a contiguous (N, C, 1, L) copy, whatever the input's memory order.
+    if (s.layout == Layout::NHWC && s.rank() != 1) return true;
+    int64_t plane = 1;
+    for (size_t i = 2; i < s.input.size(); i++) plane *= s.input[i];
+    return s.input[1] == 1 || plane == 1;
+}
+
+bool quantized_mean(const PoolSpec &s) {
+    if (!is_quantized(s.dtype) || s.rank() != 3 || is_max(s.op) || !is_adaptive(s.op) || s.layout != Layout::NCHW) return false;
+    return s.output_size.size() == 3 && s.output_size[0] == 1 && s.output_size[1] == 1 && s.output_size[2] == 1;
 }
 
 bool avg_keeps_negative_zero(const PoolSpec &s) {
@@ -231,6 +264,22 @@ Status PoolSpec::validate() const {
     if (onnx && dtype != DType::F32)
         return err("dtype", std::string("rules onnx kernels are f32 only (the ONNX import reads float32 models), got ") +
                                 to_string(dtype));
+    if (is_quantized(dtype) && is_lp(op))
+        return err("dtype", std::string(to_string(dtype)) + " kernels pool with max, avg and adaptive ops; " + to_string(op) +
+                                " has no quantized form (PyTorch's LPPool raises x to a power, which quantized tensors lack)");
+    if (zero_point) {
+        if (!is_quantized(dtype))
+            return err("zero_point", std::string("applies to u8 and i8 kernels only (a quantized tensor's zero point), not ") +
+                                         to_string(dtype));
+        if (*zero_point < quantized_min(dtype) || *zero_point > quantized_max(dtype))
+            return err("zero_point", std::string("must be in the range of ") + to_string(dtype) + ", " +
+                                         std::to_string(quantized_min(dtype)) + " to " + std::to_string(quantized_max(dtype)) +
+                                         ", got " + std::to_string(*zero_point));
+    }
+    if (is_quantized(dtype) && layout == Layout::NHWC && r == 3 && is_adaptive(op) && !is_max(op) && output_size.size() == 3 && output_size[0] == 1 && output_size[1] == 1 && output_size[2] == 1)
+        return err("layout", std::string(to_string(dtype)) + " averages of a whole 3D plane (output 1x1x1) need layout nchw: "
+                             "PyTorch computes the channels-last one from the dequantized floats, so its codes depend on "
+                             "the scale and on its summation order");
     if (p) {
         if (!is_lp(op)) return err("p", std::string("applies to lp_pool and global_lp_pool only, not ") + to_string(op));
         if (*p < 1 || *p > kMaxLpOrder)

@@ -26,7 +26,8 @@ constexpr EnumName<Op> kOpNames[] = {
     {Op::LpPool, "lp_pool"},
     {Op::GlobalLpPool, "global_lp_pool"},
 };
-constexpr EnumName<DType> kDTypeNames[] = {{DType::F32, "f32"}, {DType::F16, "f16"}, {DType::BF16, "bf16"}};
+constexpr EnumName<DType> kDTypeNames[] = {
+    {DType::F32, "f32"}, {DType::F16, "f16"}, {DType::BF16, "bf16"}, {DType::U8, "u8"}, {DType::I8, "i8"}};
 constexpr EnumName<Layout> kLayoutNames[] = {{Layout::NCHW, "nchw"}, {Layout::NHWC, "nhwc"}};
 constexpr EnumName<Rules> kRulesNames[] = {{Rules::PyTorch, "pytorch"}, {Rules::ONNX, "onnx"}};
 constexpr EnumName<Device> kDeviceNames[] = {{Device::Auto, "auto"}, {Device::CPU, "cpu"}, {Device::CUDA, "cuda"}};
@@ -82,6 +83,8 @@ std::vector<SpecField> make_table() {
         // The input shape closes the canonical name (see canonical_name()).
         row("input", &PoolSpec::input, kAllOps, " in=", "_",
             [](SpecField &f) { f.param = "shape"; f.required = true; f.required_note = " (logical N, C, spatial sizes...)"; }),
+        // Read by averages only; every op of an 8-bit type takes it, as every quantized tensor has one.
+        row("zero_point", &PoolSpec::zero_point, kAllOps, " zp=", "_zp", [](SpecField &f) { f.null_is_default = true; }),
         row("p", &PoolSpec::p, kLpOps, " lp=", "_lp", [](SpecField &f) { f.null_is_default = true; }),
         row("kernel", &PoolSpec::kernel, kWindowedOps, " k=", "_k", [](SpecField &f) { f.required = f.scalar_ok = true; }),
         // PyTorch: stride=None is the kernel size.

@@ -90,6 +90,10 @@ inline void check_valid_spec(const PoolSpec &s) {
     }
     if (s.return_indices) FUZZ_CHECK(poolgen::is_max(s.op));
     if (s.storage_order) FUZZ_CHECK(s.onnx_rules() && s.return_indices && (*s.storage_order == 0 || *s.storage_order == 1));
+    if (s.zero_point)
+        FUZZ_CHECK(poolgen::is_quantized(s.dtype) && *s.zero_point >= poolgen::quantized_min(s.dtype) &&
+                   *s.zero_point <= poolgen::quantized_max(s.dtype));
+    if (poolgen::is_quantized(s.dtype)) FUZZ_CHECK(!poolgen::is_lp(s.op) && !s.onnx_rules());
     const std::string name = s.canonical_name(), text = s.describe();
     for (char c : name) FUZZ_CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
     FUZZ_CHECK(one_line(text));

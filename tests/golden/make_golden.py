@@ -95,7 +95,7 @@ def entry(name, op, layout, shape, kernel=None, stride=None, padding=0, dilation
           ceil_mode=False, return_indices=True, count_include_pad=True,
           divisor_override=None, output_size=None, p=None, dtype="f32"):
     """A manifest v1 kernel entry with every field spelled out (lists per spatial dim)."""
-    assert op in OPS and layout in ("nchw", "nhwc") and dtype in TORCH_DTYPE
+    assert op in OPS and layout in ("nchw", "nhwc") and dtype in ("f32", "f16", "bf16", "u8", "i8")
     nd = len(shape) - 2
     e = {"name": name, "op": op, "dtype": dtype, "layout": layout,
          "input": [int(s) for s in shape]}
@@ -639,6 +639,136 @@ def typed_examples():
              output_size=2, dtype=dtype, expect=[exact, exact])
 
 
+# ============================================================================ u8 and i8 cases
+
+# poolgen's u8/i8 kernels pool the integer codes of PyTorch's quint8/qint8 tensors. PyTorch picks
+# its quantized kernel from the strides (channels-last when the tensor is channels-last
+# contiguous), so an nhwc case runs PyTorch on a channels-last tensor and an nchw case on a
+# contiguous one. PyTorch has no quantized adaptive max pool and no indices for quantized max
+# pools: poolgen applies the max rule to the codes there, and those cases have no fixtures.
+QUANT = {"u8": (torch.quint8, torch.uint8, np.uint8, 0, 255), "i8": (torch.qint8, torch.int8, np.int8, -128, 127)}
+
+
+def codes(shape, seed, dtype):
+    _, _, npt, lo, hi = QUANT[dtype]
+    rng = np.random.default_rng(seed)
+    return rng.integers(lo, hi + 1, size=shape).astype(npt)
+
+
+def quantized_tensor(q, dtype, zero_point, scale, layout):
+    """Logical codes `q` (N,C,spatial...) as a per-tensor quantized tensor laid out as `layout`:
+    nhwc is channels-last in memory (1D: (N,L,C) in memory, PyTorch's 1D ops unsqueeze it)."""
+    qdt, idt, _, _, _ = QUANT[dtype]
+    mem = torch.from_numpy(np.ascontiguousarray(to_memory(q, layout))).to(idt)
+    nd = q.ndim - 2
+    if layout == "nhwc":
+        mem = mem.permute(0, nd + 1, *range(1, nd + 1))  # a logical view of channels-last memory
+    t = torch._make_per_tensor_quantized_tensor(mem, scale, zero_point)
+    assert np.array_equal(t.int_repr().numpy(), q)
+    if layout == "nhwc" and nd > 1:
+        assert t.is_contiguous(memory_format=torch.channels_last if nd == 2 else torch.channels_last_3d)
+    return t
+
+
+def quantized_case(name, op, layout, q, zero_point, dtype, expect=None, **params):
+    """One u8/i8 case: PyTorch's quantized op on the codes `q` with `zero_point`. The result codes
+    must not depend on the scale: the op also runs at two other scales and must agree."""
+    assert name.endswith("_" + dtype) and dtype in QUANT, name
+    assert name not in {k["name"] for k in VALID}, name
+    q = np.asarray(q, dtype=QUANT[dtype][2])
+    e = entry(name, op, layout, q.shape, dtype=dtype, return_indices=False, **params)
+    e["zero_point"] = int(zero_point)
+    results = []
+    for scale in (0.05, 1.0, 3.7):
+        yt, idx = torch_run(e, quantized_tensor(q, dtype, zero_point, scale, layout))
+        assert idx is None and yt.is_quantized and yt.q_zero_point() == zero_point and yt.q_scale() == scale, name
+        results.append(yt.int_repr().contiguous().numpy())
+    assert all(np.array_equal(results[0], r) for r in results[1:]), (name, "codes depend on the scale")
+    y = results[0]
+    if expect is not None:
+        ex = np.asarray(expect).reshape(y.shape)
+        assert np.array_equal(y, ex), (name, y, ex)
+    save(name + ".input", to_memory(q, layout))
+    save(name + ".output", to_memory(y, layout))
+    VALID.append(e)
+    return y
+
+
+def quantized_cases(dtype, seed):
+    """The same set of cases for u8 and i8: every op PyTorch has in quantized form (max, avg,
+    adaptive avg, global avg; global max runs as max_pool with the whole plane as its kernel is
+    not the same op, so it is left to the differential tests), every rank, both layouts, the
+    zero point at 0, inside and at the type's ends, and the parameters that change the divisor."""
+    lo, hi = QUANT[dtype][3], QUANT[dtype][4]
+    mid = (lo + hi + 1) // 2
+
+    def c(name, op, layout, shape, zp, **params):
+        return quantized_case(f"{name}_{dtype}", op, layout, codes(shape, seed + len(VALID), dtype), zp, dtype, **params)
+
+    c("qmax2d_k3s2p1_ceil_n2c5", "max_pool", "nchw", (2, 5, 9, 11), 0, kernel=3, stride=2, padding=1, ceil_mode=True)
+    c("qmax2d_k3s1p1_d2_c17_nhwc", "max_pool", "nhwc", (1, 17, 9, 10), mid, kernel=3, stride=1, padding=1, dilation=2)
+    c("qmax1d_k4s2p2_ceil_c3", "max_pool", "nchw", (2, 3, 11), 3, kernel=4, stride=2, padding=2, ceil_mode=True)
+    c("qmax1d_k3s2p1_c6_nhwc", "max_pool", "nhwc", (1, 6, 12), 3, kernel=3, stride=2, padding=1)
+    c("qmax3d_k2x3x3_s1x2x2_p1x1x0_ceil_nhwc", "max_pool", "nhwc", (1, 5, 4, 7, 6), lo,
+      kernel=[2, 3, 3], stride=[1, 2, 2], padding=[1, 1, 0], ceil_mode=True)
+    c("qmax3d_k2s2_c3", "max_pool", "nchw", (1, 3, 5, 6, 7), hi, kernel=2)
+    # avg_pool: count_include_pad on and off, divisor_override (negative too), ceil_mode; odd zero
+    # points make the two kernels' roundings differ on ties.
+    c("qavg2d_k3s2p1_c5", "avg_pool", "nchw", (2, 5, 9, 11), 3, kernel=3, stride=2, padding=1)
+    c("qavg2d_k3s2p1_c5_nhwc", "avg_pool", "nhwc", (2, 5, 9, 11), 3, kernel=3, stride=2, padding=1)
+    c("qavg2d_k2s1p1_xpad_c4", "avg_pool", "nchw", (1, 4, 7, 8), 3, kernel=2, stride=1, padding=1, count_include_pad=False)
+    c("qavg2d_k2s1p1_xpad_c4_nhwc", "avg_pool", "nhwc", (1, 4, 7, 8), 3, kernel=2, stride=1, padding=1,
+      count_include_pad=False)
+    c("qavg2d_k2s1p1_xpad_c1", "avg_pool", "nchw", (1, 1, 7, 8), 3, kernel=2, stride=1, padding=1, count_include_pad=False)
+    c("qavg2d_k3s2p1_ceil_div_m3_c3", "avg_pool", "nchw", (1, 3, 10, 10), mid, kernel=3, stride=2, padding=1,
+      ceil_mode=True, divisor_override=-3)
+    c("qavg2d_k3s3_div5_c16_nhwc", "avg_pool", "nhwc", (1, 16, 9, 9), hi, kernel=3, stride=3, divisor_override=5)
+    c("qavg1d_k4s3p2_ceil_c6", "avg_pool", "nchw", (2, 6, 20), lo, kernel=4, stride=3, padding=2, ceil_mode=True)
+    c("qavg1d_k2s1p1_xpad_c5_nhwc", "avg_pool", "nhwc", (1, 5, 9), 3, kernel=2, stride=1, padding=1, count_include_pad=False)
+    c("qavg3d_k3s2p1_c3", "avg_pool", "nchw", (1, 3, 6, 7, 5), 5, kernel=3, stride=2, padding=1)
+    c("qavg3d_k2s1p1_xpad_ceil_c4_nhwc", "avg_pool", "nhwc", (1, 4, 5, 6, 5), 3, kernel=2, stride=1, padding=1,
+      count_include_pad=False, ceil_mode=True)
+    # adaptive and global averages
+    c("qaavg2d_13x11to5x3_c6", "adaptive_avg_pool", "nchw", (2, 6, 13, 11), mid, output_size=[5, 3])
+    c("qaavg2d_13x11to5x3_c6_nhwc", "adaptive_avg_pool", "nhwc", (2, 6, 13, 11), mid, output_size=[5, 3])
+    c("qaavg2d_7x10to1x1_c2", "adaptive_avg_pool", "nchw", (1, 2, 7, 10), 0, output_size=[1, 1])
+    c("qaavg1d_20to6_c4", "adaptive_avg_pool", "nchw", (1, 4, 20), 3, output_size=6)
+    c("qaavg1d_20to6_c4_nhwc", "adaptive_avg_pool", "nhwc", (1, 4, 20), 3, output_size=6)
+    c("qaavg3d_5x7x6to2x3x4_c4", "adaptive_avg_pool", "nchw", (1, 4, 5, 7, 6), 7, output_size=[2, 3, 4])
+    c("qaavg3d_5x7x6to2x3x4_c4_nhwc", "adaptive_avg_pool", "nhwc", (1, 4, 5, 7, 6), 7, output_size=[2, 3, 4])
+    c("qgavg2d_7x7_c64", "global_avg_pool", "nchw", (1, 64, 7, 7), mid)
+    c("qgavg2d_7x7_c64_nhwc", "global_avg_pool", "nhwc", (1, 64, 7, 7), mid)
+    c("qgavg1d_9_c3_nhwc", "global_avg_pool", "nhwc", (2, 3, 9), 1)
+    c("qgavg3d_5x7x6_c4", "global_avg_pool", "nchw", (2, 4, 5, 7, 6), 9)
+
+
+def quantized_examples():
+    """Worked examples of the quantized rules (docs/semantics.md "Eight-bit codes")."""
+    # Zero point 3, codes [[10,7,6],[3,3,0]] in two channels, k2 s1 p1, count_include_pad=False.
+    two = np.array([[[[10, 7, 6], [3, 3, 0]], [[10, 7, 6], [3, 3, 0]]]], np.uint8)  # C = 2: not channels-last
+    y_cf = quantized_case("qavg2d_tie_zp3_cf_u8", "avg_pool", "nchw", two, 3, "u8", kernel=2, stride=1, padding=1,
+                          count_include_pad=False)
+    y_cl = quantized_case("qavg2d_tie_zp3_cl_u8", "avg_pool", "nhwc", two, 3, "u8", kernel=2, stride=1, padding=1,
+                          count_include_pad=False)
+    # Output (0,1) averages 10 and 7: S = 17 - 6 = 11, 11/2 = 5.5. Channels-first rounds
+    # 5.5 + 3 = 8.5 to 8; channels-last rounds 5.5 to 6 (even), then adds 3: 9.
+    assert y_cf[0, 0, 0, 1] == 8 and y_cl[0, 0, 0, 1] == 9, (y_cf, y_cl)
+    # The mean of a 7x10 window whose codes sum to 35 is 0.5: the channels-first adaptive kernel
+    # multiplies by ((1/7)/10), a little above 1/70, and rounds to 1; the channels-last one
+    # multiplies by 1/70 and rounds the tie to 0.
+    q = np.zeros((1, 2, 7, 10), np.uint8)
+    q[:, :, 0, :5] = 7
+    a_cf = quantized_case("qaavg2d_7x10_sum35_cf_u8", "adaptive_avg_pool", "nchw", q, 0, "u8", output_size=[1, 1],
+                          expect=[[[[1]], [[1]]]])
+    a_cl = quantized_case("qaavg2d_7x10_sum35_cl_u8", "adaptive_avg_pool", "nhwc", q, 0, "u8", output_size=[1, 1],
+                          expect=[[[[0]], [[0]]]])
+    # Saturation: i8 codes of 127 with zero point -128 divided by -1 (divisor_override) give
+    # -(127 + 128) - 128, below the range: -128.
+    sat = np.full((1, 2, 2, 2), 127, np.int8)
+    quantized_case("qavg2d_saturates_i8", "avg_pool", "nchw", sat, -128, "i8", kernel=2, divisor_override=-1,
+                   expect=[[[[-128]], [[-128]]]])
+
+
 def check_missing_kernels():
     """PyTorch's CPU still has no f16/bf16 avg_pool3d (so no avg_pool 3D or lp_pool 3D cases):
     assert it, so that tests/golden/README.md stays true."""
@@ -851,6 +981,9 @@ def main():
     typed_cases("f16", 300)
     typed_cases("bf16", 400)
     typed_examples()
+    quantized_cases("u8", 500)
+    quantized_cases("i8", 600)
+    quantized_examples()
     invalid_cases()
     check_version_differences()
     check_missing_kernels()

@@ -3,7 +3,7 @@
 
   compare_pytorch.py manifest OUT.json [--seed S] [--count N] [--large]
       random manifest entries that this PyTorch accepts with a non-empty output, about a third of
-      them f16 or bf16, plus fixed edge cases (windows entirely in padding, 1x1 inputs, adaptive
+      them f16 or bf16 and a sixth u8 or i8 (PyTorch's quint8/qint8 ops), plus fixed edge cases (windows entirely in padding, 1x1 inputs, adaptive
       up-sizing, ..., a few in f16 and bf16); --large draws bigger tensors (up to 130 channels,
       45x45, 14^3, 300 long)
   compare_pytorch.py values MANIFEST POOLGEN [--seed S]
@@ -13,11 +13,14 @@
       whose output is all ones are computed by PyTorch with mean() (an order of its own): those
       must be within the documented bound. f16/bf16: a NaN matches any NaN (PyTorch's code paths
       differ in the payload); PyTorch's CPU has no f16/bf16 avg_pool3d, hence no lp_pool3d, so
-      those are compared with its float32 result rounded to the type, within the bound.
+      those are compared with its float32 result rounded to the type, within the bound. u8/i8:
+      the codes of PyTorch's quantized op (per-tensor, the kernel's zero point), exactly.
   compare_pytorch.py validate POOLGEN [--seed S] [--count N]
       random, mostly invalid parameter sets: `POOLGEN validate` must accept exactly what PyTorch
       accepts, and name the field PyTorch's message is about; then unknown dtypes, and f16/bf16
-      under "rules": "onnx", must be refused naming 'dtype'.
+      under "rules": "onnx", must be refused naming 'dtype'; u8/i8 draws are checked against
+      PyTorch's quantized ops, and a zero point out of range or on a float kernel, and Lp pooling
+      in u8/i8, must be refused naming their field.
 
 Exit status 1 on any disagreement. Not part of `make test` (PyTorch is a large download):
 `make test-pytorch TORCH_PYTHON=/path/to/python` runs all three.
@@ -50,12 +53,16 @@ WINDOWED = ("max_pool", "avg_pool", "lp_pool")
 
 # Element types: PyTorch's, the type's machine epsilon and smallest positive value (the
 # runtime's dtype_epsilon and the reference's smallest_step), and its largest finite value.
-DTYPES = ["f32", "f16", "bf16"]
+DTYPES = ["f32", "f16", "bf16", "u8", "i8"]
 NARROW = ["f16", "bf16"]  # never under "rules": "onnx" (f32 only)
+# u8/i8: PyTorch's quantized tensor type, its integer type and the codes' range.
+QUANTIZED = {"u8": (torch.quint8, torch.uint8, 0, 255), "i8": (torch.qint8, torch.int8, -128, 127)}
+# The ops PyTorch has for quantized tensors (no indices, no adaptive max, no Lp pooling).
+QUANTIZED_OPS = ("max_pool", "avg_pool", "adaptive_avg_pool", "global_avg_pool")
 TORCH_DTYPE = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 EPS = {"f32": 2.0 ** -23, "f16": 2.0 ** -10, "bf16": 2.0 ** -7}
 TINY = {"f32": 2.0 ** -149, "f16": 2.0 ** -24, "bf16": 2.0 ** -149}
-MAX = {t: float(torch.finfo(TORCH_DTYPE[t]).max) for t in DTYPES}
+MAX = {t: float(torch.finfo(TORCH_DTYPE[t]).max) for t in ["f32", "f16", "bf16"]}
 
 
 def dtype_of(e):
@@ -63,12 +70,48 @@ def dtype_of(e):
 
 
 def draw_dtype(rng, e):
-    """f16 or bf16 for about a third of the kernels, never under rules onnx; f32 otherwise,
+    """f16 or bf16 for about a third of the kernels, never under rules onnx; u8 or i8 for about
+    a sixth of those PyTorch has in quantized form, with a zero point (mostly); f32 otherwise,
     sometimes written out."""
-    if e.get("rules", "pytorch") != "onnx" and rng.random() < 1 / 3:
+    u = rng.random()
+    if e.get("rules", "pytorch") != "onnx" and u < 1 / 3:
         e["dtype"] = rng.choice(NARROW)
+    elif e.get("rules", "pytorch") != "onnx" and e["op"] in QUANTIZED_OPS and u < 1 / 2:
+        e["dtype"] = rng.choice(list(QUANTIZED))
+        _, _, lo, hi = QUANTIZED[e["dtype"]]
+        if rng.random() < 0.8:
+            e["zero_point"] = rng.choice([lo, hi, 0, 1, 3, rng.randint(lo, hi)])
     elif rng.random() < 0.25:
         e["dtype"] = "f32"
+
+
+def quantized_fixups(e):
+    """A u8/i8 entry made one PyTorch computes as poolgen means it: no indices (PyTorch has none
+    for quantized tensors), and 3D whole-plane averages channels-first (poolgen refuses the
+    channels-last ones: PyTorch computes them from dequantized floats)."""
+    if dtype_of(e) not in QUANTIZED:
+        return
+    e.pop("return_indices", None)
+    if e["op"] in ("adaptive_avg_pool", "global_avg_pool") and len(e["input"]) == 5 and e["layout"] == "nhwc":
+        e["layout"] = "nchw"
+
+
+def pytorch_misplaces(e, out_shape):
+    """PyTorch's quantized kernels write a channels-last result into a contiguous output when the
+    input plane is a single element and C > 1 (the tensor counts as channels-last contiguous),
+    which scrambles an output plane of more than one element (docs/semantics.md, "Eight-bit
+    codes"). Such kernels are left out of the value comparison."""
+    return (dtype_of(e) in QUANTIZED and e["input"][1] > 1 and all(v == 1 for v in e["input"][2:])
+            and any(v != 1 for v in out_shape[2:]))
+
+
+def torch_zeros(e):
+    """A zero input of the entry's type and shape, as PyTorch's op receives it."""
+    dt = dtype_of(e)
+    if dt in QUANTIZED:
+        qdt, _, _, _ = QUANTIZED[dt]
+        return in_layout(torch, torch.quantize_per_tensor(torch.zeros(e["input"]), 0.1, e.get("zero_point", 0), qdt), e)
+    return torch.zeros(e["input"])
 
 
 # ---- Random specs and the PyTorch call each one means.
@@ -114,6 +157,7 @@ def rand_spec(rng, op=None, invalid=False, large=False):
             e["return_indices"] = rng.random() < 0.5
     elif op == "global_max_pool":
         e["return_indices"] = rng.random() < 0.5
+    quantized_fixups(e)
     return e
 
 
@@ -141,6 +185,19 @@ EDGE_CASES = [
     {"op": "global_avg_pool", "dtype": "bf16", "layout": "nhwc", "input": [2, 17, 5, 3], },
     {"op": "avg_pool", "dtype": "f16", "layout": "nhwc", "input": [1, 3, 4, 5, 4], "kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
     {"op": "lp_pool", "dtype": "bf16", "layout": "nchw", "input": [1, 2, 4, 5, 4], "p": 3, "kernel": 2, "stride": 2, "ceil_mode": True},
+    # u8/i8: ties with an odd zero point in both kernels, C == 1 and 1x1 planes (PyTorch's
+    # channels-last kernel on contiguous tensors), negative divisors, saturation, whole planes.
+    {"op": "avg_pool", "dtype": "u8", "zero_point": 3, "layout": "nchw", "input": [1, 2, 2, 3], "kernel": 2, "stride": 1, "padding": 1, "count_include_pad": False},
+    {"op": "avg_pool", "dtype": "u8", "zero_point": 3, "layout": "nhwc", "input": [1, 2, 2, 3], "kernel": 2, "stride": 1, "padding": 1, "count_include_pad": False},
+    {"op": "avg_pool", "dtype": "i8", "zero_point": -7, "layout": "nchw", "input": [2, 1, 5, 6], "kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    {"op": "avg_pool", "dtype": "i8", "zero_point": 127, "layout": "nchw", "input": [1, 3, 4, 4], "kernel": 2, "divisor_override": -1},
+    {"op": "avg_pool", "dtype": "u8", "zero_point": 1, "layout": "nchw", "input": [1, 5, 1, 1], "kernel": 1},
+    {"op": "adaptive_avg_pool", "dtype": "u8", "layout": "nchw", "input": [1, 3, 7, 10], "output_size": 1},
+    {"op": "adaptive_avg_pool", "dtype": "u8", "layout": "nhwc", "input": [1, 3, 7, 10], "output_size": 1},
+    {"op": "adaptive_avg_pool", "dtype": "i8", "zero_point": 5, "layout": "nchw", "input": [1, 1, 7, 9], "output_size": [3, 4]},
+    {"op": "global_avg_pool", "dtype": "i8", "zero_point": -100, "layout": "nchw", "input": [2, 3, 3, 4, 5]},
+    {"op": "adaptive_avg_pool", "dtype": "u8", "zero_point": 9, "layout": "nhwc", "input": [1, 5, 3, 4, 5], "output_size": [2, 3, 2]},
+    {"op": "max_pool", "dtype": "i8", "layout": "nhwc", "input": [1, 3, 3, 3, 3], "kernel": 2, "stride": 1, "padding": 1, "dilation": 3},
 ]
 
 
@@ -207,10 +264,10 @@ def cmd_manifest(a):
     while len(kernels) < a.count + len(EDGE_CASES):
         e = rand_spec(rng, op=rng.choice(ops), large=a.large)
         try:
-            out, _ = torch_call(e, torch.zeros(e["input"]))
+            out, _ = torch_call(e, torch_zeros(e))
         except Exception:
             continue
-        if out.numel() > 0:
+        if out.numel() > 0 and not pytorch_misplaces(e, list(out.shape)):
             kernels.append(e)
     kernels = [{"name": f"k{i}", **e} for i, e in enumerate(kernels)]
     with open(a.out, "w") as fh:
@@ -256,15 +313,21 @@ def from_bits16(bits, dt):
 
 
 def bits_of(a):
+    if a.dtype.itemsize == 1:
+        return a.view(np.uint8)
     return a.view(np.uint32) if a.dtype == np.float32 else a.view(np.uint16)
 
 
-def to_tensor(a, dt):
+def to_tensor(a, dt, zero_point=0):
+    if dt in QUANTIZED:  # the codes of a per-tensor quantized tensor (the scale never matters)
+        return torch._make_per_tensor_quantized_tensor(torch.from_numpy(np.ascontiguousarray(a).copy()), 0.1, zero_point)
     t = torch.from_numpy(np.ascontiguousarray(a).copy())
     return t.view(torch.int16).view(torch.bfloat16) if dt == "bf16" else t
 
 
 def from_tensor(t, dt):
+    if dt in QUANTIZED:
+        return t.int_repr().contiguous().numpy()
     t = t.contiguous()
     return t.view(torch.int16).numpy().view(np.uint16) if dt == "bf16" else t.numpy()
 
@@ -276,7 +339,23 @@ def widened(a, dt):
     return a.astype(np.float64)
 
 
-def adversarial_inputs(rng, shape, dt="f32"):
+def adversarial_inputs_8(rng, shape, dt, zero_point):
+    """u8/i8 codes: uniform over the range, only the two extremes (saturation), near the zero
+    point, and two neighbouring codes (averages that end in .5: ties)."""
+    _, itype, lo, hi = QUANTIZED[dt]
+    npt = np.uint8 if dt == "u8" else np.int8
+    n = int(np.prod(shape))
+    z = zero_point
+    out = {"uniform": rng.integers(lo, hi + 1, n),
+           "extremes": rng.choice([lo, hi], n),
+           "near_zero_point": np.clip(z + rng.integers(-3, 4, n), lo, hi),
+           "ties": np.clip(z + rng.integers(0, 2, n) + (rng.random() < 0.5), lo, hi)}
+    return {k: v.astype(npt).reshape(shape) for k, v in out.items()}
+
+
+def adversarial_inputs(rng, shape, dt="f32", zero_point=0):
+    if dt in QUANTIZED:
+        return adversarial_inputs_8(rng, shape, dt, zero_point)
     if dt != "f32":
         return adversarial_inputs_16(rng, shape, dt)
     n = int(np.prod(shape))
@@ -429,7 +508,7 @@ def compare_run(a, d, e, name, x, stats):
     if r.returncode:
         return f"poolgen run failed: {r.stderr.strip()} -- {where}"
     ours = np.load(f"{d}/y.npy")
-    xt = in_layout(torch, to_tensor(x, dt), e)
+    xt = in_layout(torch, to_tensor(x, dt, e.get("zero_point", 0)), e)
     if torch_lacks_type(e):
         out, idx = torch_call(e, xt.float())
         out = out.to(TORCH_DTYPE[dt])
@@ -526,7 +605,7 @@ def cmd_values(a):
         for e in kernels:
             dt = dtype_of(e)
             per_dtype[dt]["kernels"] += 1
-            for name, x in adversarial_inputs(rng, e["input"], dt).items():
+            for name, x in adversarial_inputs(rng, e["input"], dt, e.get("zero_point", 0)).items():
                 runs += 1
                 per_dtype[dt]["runs"] += 1
                 failure = compare_run(a, d, e, name, x, stats)
@@ -562,7 +641,7 @@ def accepted_spec(rng):
     while True:
         e = {"name": "v", **rand_spec(rng)}
         try:
-            out, _ = torch_call(e, torch.zeros(e["input"]))
+            out, _ = torch_call(e, torch_zeros(e))
         except Exception:
             continue
         if out.numel() > 0:
@@ -585,7 +664,7 @@ def cmd_validate(a):
             e = {"name": "v", **rand_spec(rng, invalid=True)}
             torch_error = None
             try:
-                out, _ = torch_call(e, torch.zeros(e["input"]))
+                out, _ = torch_call(e, torch_zeros(e))
                 if out.numel() == 0:
                     torch_error = "empty output"  # poolgen refuses: an empty output needs no kernel
             except Exception as ex:
@@ -618,6 +697,23 @@ def cmd_validate(a):
             stats["dtype f16/bf16 under rules onnx, poolgen refuses"] += ours is not None
             if ours is None or "field 'dtype'" not in ours:
                 failures.append(f"dtype {e['dtype']} under rules onnx: poolgen {ours or 'accepts'}; expected a refusal naming field 'dtype' -- {json.dumps(e)}")
+        # u8/i8: what PyTorch's quantized tensors cannot be, poolgen must refuse by the field.
+        for _ in range(max(1, a.count // 30)):
+            base = accepted_spec(rng)
+            dt = rng.choice(list(QUANTIZED))
+            _, _, lo, hi = QUANTIZED[dt]
+            cases = [(dict(base, dtype=rng.choice(["f32", "f16", "bf16"]), zero_point=0), None, "zero_point"),
+                     ({"name": "v", "op": "lp_pool", "input": [1, 2, 4, 4], "kernel": 2, "p": 2}, dt, "dtype")]
+            if base["op"] in QUANTIZED_OPS:  # (Lp ops in u8/i8 are refused by their dtype first)
+                cases.append((dict(base, zero_point=rng.choice([hi + 1, lo - 1, 1000])), dt, "zero_point"))
+            for e, want_dt, field in cases:
+                if want_dt:
+                    e = dict(e, dtype=want_dt)
+                ours = poolgen_validate(e)
+                dtype_checks += 1
+                stats[f"u8/i8 rule on '{field}', poolgen refuses"] += ours is not None
+                if ours is None or f"field '{field}'" not in ours:
+                    failures.append(f"{field}: poolgen {ours or 'accepts'}; expected a refusal naming field '{field}' -- {json.dumps(e)}")
     for f in failures:
         print("DIFF", f)
     print(json.dumps({"torch": torch.__version__, "parameter_sets": a.count, "dtype_checks": dtype_checks,

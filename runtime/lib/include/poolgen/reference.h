@@ -22,6 +22,7 @@ Status error_bounds(const PoolSpec &spec, const float *input, std::vector<double
 
 // Test data for checks and benchmarks, in the spec's memory layout: values on a 1/8 grid in
 // [-10, 10] (windows hold ties), with NaN, -inf, +inf and -0 each at rate 1/200 when `specials`.
+// u8/i8: codes drawn over the type's range, with its two extremes at that rate when `specials`.
 // Deterministic for a seed. Empty when the spec's input size is invalid or cannot be allocated.
 std::vector<float> sample_input(const PoolSpec &spec, uint64_t seed, bool specials);
 // The same values with NaN, -inf, +inf and -0 together at `special_rate` (each a quarter of it).

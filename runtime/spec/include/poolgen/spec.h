@@ -14,8 +14,9 @@ namespace poolgen {
 // LpPool and GlobalLpPool (rules onnx: |x|^p, pads count as zeros); see docs/semantics.md.
 enum class Op { MaxPool, AvgPool, AdaptiveMaxPool, AdaptiveAvgPool, GlobalMaxPool, GlobalAvgPool, LpPool, GlobalLpPool };
 // Element types. f16 and bf16 kernels compute in float32 and round to their type where PyTorch
-// does (docs/semantics.md "Half and bfloat16").
-enum class DType { F32, F16, BF16 };
+// does (docs/semantics.md "Half and bfloat16"). u8 and i8 hold the integer codes of PyTorch's
+// quint8 and qint8 tensors, pooled by its quantized kernels' rules ("Eight-bit codes").
+enum class DType { F32, F16, BF16, U8, I8 };
 enum class Layout { NCHW, NHWC };  // channels-first / channels-last, for any spatial rank
 enum class Device { Auto, CPU, CUDA };
 // Whose rules a kernel follows where PyTorch's and ONNX's differ (docs/onnx.md): which pads
@@ -40,10 +41,15 @@ bool is_windowed(Op op);  // max_pool, avg_pool, lp_pool (kernel/stride/padding/
 bool is_lp(Op op);        // lp_pool, global_lp_pool
 bool is_global(Op op);    // global_* (output_size all ones)
 size_t dtype_size(DType dtype);
+bool is_quantized(DType dtype);  // u8, i8
+// The codes' range: [0, 255] for u8, [-128, 127] for i8 (0 for the float types).
+int64_t quantized_min(DType dtype);
+int64_t quantized_max(DType dtype);
 
 // Element conversions for the runtime, the reference and the tools. f16/bf16 widen exactly;
 // narrowing rounds to nearest even, overflows to infinity, and turns a NaN into a quiet NaN of
-// the same sign with the top bits of its payload (as x86's vcvtps2ph does for f16).
+// the same sign with the top bits of its payload (as x86's vcvtps2ph does for f16). u8/i8 codes
+// widen exactly; narrowing rounds to nearest even and saturates (a NaN gives 0).
 float load_element(DType dtype, const void *data, int64_t i);
 void store_element(DType dtype, float v, void *data, int64_t i);
 // Arrays of them: n values stored as dtype elements (raw bytes), and n elements widened.
@@ -51,9 +57,11 @@ std::vector<uint8_t> store_elements(DType dtype, const float *values, int64_t n)
 std::vector<float> load_elements(DType dtype, const void *data, int64_t n);
 // v rounded to dtype and widened back (v itself for f32).
 float round_to(DType dtype, float v);
-// The .npy dtype that holds it: "<f4", "<f2", and bf16's raw bits as "<u2" (NumPy has no bf16).
+// The .npy dtype that holds it: "<f4", "<f2", bf16's raw bits as "<u2" (NumPy has no bf16),
+// "|u1", "|i1".
 const char *npy_descr(DType dtype);
-// The type's machine epsilon: 2^-23 (f32), 2^-10 (f16), 2^-7 (bf16).
+// The type's machine epsilon: 2^-23 (f32), 2^-10 (f16), 2^-7 (bf16); 0 for u8/i8, whose
+// results are exact.
 double dtype_epsilon(DType dtype);
 
 // Largest accepted size or window parameter; larger values are rejected before any arithmetic.
@@ -83,6 +91,9 @@ struct PoolSpec {
     std::optional<int64_t> storage_order;
     // lp_pool, global_lp_pool: the norm's order, an integer >= 1 (2 when absent, ONNX's default).
     std::optional<int64_t> p;
+    // u8/i8: the quantized tensor's zero point, in the type's range (0 when absent). Only the
+    // averages read it; the codes' scale never changes them (docs/semantics.md).
+    std::optional<int64_t> zero_point;
 
     // adaptive ops: one entry per spatial dim (global ops: all ones after normalize()).
     std::vector<int64_t> output_size;
@@ -139,6 +150,17 @@ bool avg_keeps_negative_zero(const PoolSpec &s);
 // rounding after every addition, and rounds after each of its three divisions; its CUDA kernel
 // sums in float32 (docs/semantics.md). CPU variants and the reference follow the CPU kernel.
 bool sums_in_element_type(const PoolSpec &s);
+
+// u8/i8 averages: whether PyTorch's quantized channels-last kernel's rule applies (else its
+// channels-first kernel's). PyTorch picks the kernel from the strides: channels-last when the
+// tensor is channels-last contiguous, which a contiguous tensor also is when C == 1 or its
+// plane is a single element; avg_pool3d always; 1D ops pool a contiguous copy, so a 1D nhwc
+// input takes the channels-first rule unless C == 1 or L == 1. See docs/semantics.md
+// "Eight-bit codes".
+bool quantized_channels_last(const PoolSpec &s);
+// u8/i8 adaptive_avg_pool 3D to 1x1x1 (and global_avg_pool 3D) of a channels-first tensor:
+// PyTorch's mean(), rne(sum / n) on the raw codes.
+bool quantized_mean(const PoolSpec &s);
 
 std::string join_dims(const std::vector<int64_t> &v, const char *sep = "x");
 

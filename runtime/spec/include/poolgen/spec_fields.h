@@ -64,7 +64,7 @@ struct SpecField {
 
 // Every field, in the order the manifest reader checks them and the printers print them.
 const std::vector<SpecField> &spec_fields();
-constexpr size_t kSpecFieldCount = 17;
+constexpr size_t kSpecFieldCount = 18;
 const SpecField *find_spec_field(const std::string &name);
 
 inline bool takes(const SpecField &f, Op op) { return (f.ops & op_bit(op)) != 0; }
