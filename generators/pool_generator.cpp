@@ -142,6 +142,7 @@ public:
         st.channels = static_cast<int>(s.input[1]);
         st.batch = static_cast<int>(s.input[0]);
         st.window_taps = p.window_taps;
+        st.value_type = poolgen::algorithm::value_type(s);
         if (!adaptive) st.padded = p.padded;
         st.padded_everywhere = !adaptive && poolgen::algorithm::any_check(p.windows);
         st.padded_plane_elements = st.channels_last ? s.input[1] : 1;

@@ -28,7 +28,7 @@ struct Loop {
 // sum=parts (global averages; st.split): the parts' sums, then their sum per output.
 inline void apply_cpu_parts_schedule(PoolStages &st, const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
-    const int width = target.natural_vector_size(Float(32)) * std::max(1, knobs.vectors);
+    const int width = target.natural_vector_size(st.value_type) * std::max(1, knobs.vectors);
     std::vector<Var> storage = {st.memory_vars[0]};  // partial's storage: the output's dims, the part next to
     storage.insert(st.channels_last ? storage.end() : storage.begin(), st.part);  // the vectorized one
     storage.insert(storage.end(), st.memory_vars.begin() + 1, st.memory_vars.end());
@@ -89,7 +89,7 @@ inline void apply_cpu_schedule(PoolStages &st, const CpuKnobs &knobs, const Hali
     const Var w = st.spatial[r - 1];
     const bool vec_c = knobs.vectorize == Vectorize::C;
     const int vec_extent = vec_c ? st.channels : st.out_spatial[r - 1];
-    const int natural = target.natural_vector_size(Float(32));
+    const int natural = target.natural_vector_size(st.value_type);
     // Narrow extents get one vector as wide as the extent (Halide pads it to a register).
     int lanes = std::max(1, std::min(natural * std::max(1, knobs.vectors), vec_extent));
     const Var v = vec_c ? st.c : w;

@@ -25,6 +25,9 @@ struct PoolStages {
     std::vector<int> out_spatial;      // output sizes, outer -> inner
     int channels = 1, batch = 1;
     int window_taps = 1;               // product of the window extents
+    // The type the taps are reduced in (algorithm::value_type): float32, or u8/i8 codes (max
+    // without indices) and int32 sums; vectors hold as many of them as the target's registers.
+    Halide::Type value_type = Halide::Float(32);
     std::vector<Halide::Var> memory_vars;  // the output's dims in memory order, innermost first
     std::vector<int> memory_extents;
     // The split reduction (algorithm Formulation::split_chunks > 1): `pooled` then combines

@@ -22,15 +22,20 @@ namespace {
 constexpr size_t kBand = 64;                          // bytes before and after every buffer
 constexpr uint32_t kGuard = 0x7f8badbdu;              // signalling NaN: the bands and gaps
 constexpr uint32_t kUnwritten = 0x7fa5a5a5u;          // signalling NaN: output not yet written
-// The same roles for 16-bit elements: signalling NaNs of f16 and of bf16.
+// The same roles for 16-bit elements: signalling NaNs of f16 and of bf16. Every byte is a u8/i8
+// code, so no fill is one no kernel writes: those kernels run twice, on outputs filled with
+// `unwritten` and then `unwritten_alt`, and an element holding each run's fill was never written.
 struct Sentinels {
     uint64_t guard, unwritten;
     size_t bytes;
+    uint64_t unwritten_alt = 0;
+    bool twice() const { return unwritten_alt != unwritten; }
 };
 Sentinels sentinels(DType d) {
-    if (d == DType::F16) return {0x7d5b, 0x7ca5, 2};
-    if (d == DType::BF16) return {0x7f8b, 0x7fa5, 2};
-    return {kGuard, kUnwritten, 4};
+    if (d == DType::F16) return {0x7d5b, 0x7ca5, 2, 0x7ca5};
+    if (d == DType::BF16) return {0x7f8b, 0x7fa5, 2, 0x7fa5};
+    if (poolgen::is_quantized(d)) return {0xbd, 0xa5, 1, 0x5a};
+    return {kGuard, kUnwritten, 4, kUnwritten};
 }
 constexpr uint64_t kUnwrittenIndex = 0xa5a5a5a5a5a5a5a5ull;  // negative: never an index
 constexpr uint64_t kGuardIndex = 0xbadbadbadbadbad1ull;
@@ -63,11 +68,15 @@ private:
     std::vector<uint8_t> snapshot_;
 };
 
-std::string check_outputs(const void *out, const int64_t *idx, size_t n, const Sentinels &sn = sentinels(DType::F32)) {
+// `out_alt`: the same run's output from a buffer filled with sn.unwritten_alt (u8/i8), else null.
+std::string check_outputs(const void *out, const int64_t *idx, size_t n, const Sentinels &sn = sentinels(DType::F32),
+                          const void *out_alt = nullptr) {
     for (size_t i = 0; i < n; i++) {
-        uint64_t bits = 0;
+        uint64_t bits = 0, alt = 0;
         std::memcpy(&bits, static_cast<const uint8_t *>(out) + i * sn.bytes, sn.bytes);
-        if (bits == sn.unwritten || bits == sn.guard) return "output element " + std::to_string(i) + " was never written";
+        if (out_alt) std::memcpy(&alt, static_cast<const uint8_t *>(out_alt) + i * sn.bytes, sn.bytes);
+        const bool unwritten = out_alt ? bits == sn.unwritten && alt == sn.unwritten_alt : bits == sn.unwritten || bits == sn.guard;
+        if (unwritten) return "output element " + std::to_string(i) + " was never written";
         if (idx && (uint64_t(idx[i]) == kUnwrittenIndex || uint64_t(idx[i]) == kGuardIndex))
             return "index element " + std::to_string(i) + " was never written";
     }
@@ -76,12 +85,14 @@ std::string check_outputs(const void *out, const int64_t *idx, size_t n, const S
 
 // One run through the dense-pointer API with guard bands around input, output and indices.
 // `values` stored in the kernel's dtype; `shift` bytes off alignment.
-std::string dense_run(const Kernel &k, const std::vector<float> &values, size_t shift, bool with_indices) {
+// `first`: the output of a first run (on the other fill) for kernels that run twice.
+std::string dense_run(const Kernel &k, const std::vector<float> &values, size_t shift, bool with_indices,
+                      const std::vector<uint8_t> *first = nullptr) {
     const PoolSpec &s = k.spec();
     const Sentinels sn = sentinels(s.dtype);
     const std::vector<uint8_t> stored = as_elements(s, values);
     const size_t in_n = values.size(), out_n = static_cast<size_t>(s.output_elements()), e = sn.bytes;
-    Guarded in(in_n * e, shift, sn.guard, 0, e), out(out_n * e, shift, sn.guard, sn.unwritten, e);
+    Guarded in(in_n * e, shift, sn.guard, 0, e), out(out_n * e, shift, sn.guard, first ? sn.unwritten_alt : sn.unwritten, e);
     Guarded idx(with_indices ? out_n * 8 : 0, shift ? 8 : 0, kGuardIndex, kUnwrittenIndex, 8);
     std::memcpy(in.payload(), stored.data(), stored.size());
     const std::vector<uint8_t> before(in.payload(), in.payload() + stored.size());
@@ -94,9 +105,16 @@ std::string dense_run(const Kernel &k, const std::vector<float> &values, size_t 
     if (with_indices)
         if (auto b = idx.changed_outside()) return "indices guard band written at byte offset " + std::to_string(*b);
     const std::vector<uint8_t> o(out.payload(), out.payload() + out_n * e);
+    if (sn.twice() && !first) {
+        if (std::string err = dense_run(k, values, shift, with_indices, &o); !err.empty()) return err;
+    }
     std::vector<int64_t> ix(with_indices ? out_n : 0);
     if (with_indices) std::memcpy(ix.data(), idx.payload(), out_n * 8);
-    if (std::string err = check_outputs(o.data(), with_indices ? ix.data() : nullptr, out_n, sn); !err.empty()) return err;
+    if (sn.twice() && !first) return "";  // the second run has checked both
+    if (std::string err = check_outputs(first ? first->data() : o.data(), with_indices ? ix.data() : nullptr, out_n, sn,
+                                        first ? o.data() : nullptr);
+        !err.empty())
+        return err;
     const CheckResult r = check(k, stored.data(), o.data(), with_indices ? ix.data() : nullptr);
     if (!r.status.ok()) return "wrong result: " + r.status.message();
     return "";
@@ -170,12 +188,13 @@ private:
     uint64_t band_ = 0;
 };
 
-std::string buffer_run(const Kernel &k, const std::vector<float> &values, size_t gap) {
+std::string buffer_run(const Kernel &k, const std::vector<float> &values, size_t gap, const std::vector<uint8_t> *first = nullptr) {
     const PoolSpec &s = k.spec();
     const Sentinels sn = sentinels(s.dtype);
     const halide_type_t type = halide_type_of(s.dtype), i64(halide_type_int, 64);
     const std::vector<uint8_t> stored = as_elements(s, values);
-    GuardedBuffer in(s.input_memory_shape(), type, gap, sn.guard, 0), out(s.output_memory_shape(), type, gap, sn.guard, sn.unwritten);
+    GuardedBuffer in(s.input_memory_shape(), type, gap, sn.guard, 0),
+        out(s.output_memory_shape(), type, gap, sn.guard, first ? sn.unwritten_alt : sn.unwritten);
     GuardedBuffer idx(s.output_memory_shape(), i64, gap, kGuardIndex, kUnwrittenIndex);
     in.fill_bytes(stored);
     Status st = k.run(&in.buf, &out.buf, s.return_indices ? &idx.buf : nullptr, Device::CPU);
@@ -186,8 +205,12 @@ std::string buffer_run(const Kernel &k, const std::vector<float> &values, size_t
     if (s.return_indices)
         if (std::string e = idx.gaps_intact(); !e.empty()) return "indices: " + e;
     const auto o = out.dense_bytes();
+    if (sn.twice() && !first) return buffer_run(k, values, gap, &o);  // checks both runs' outputs
     const auto ix = s.return_indices ? idx.dense<int64_t>() : std::vector<int64_t>();
-    if (std::string e = check_outputs(o.data(), s.return_indices ? ix.data() : nullptr, o.size() / sn.bytes, sn); !e.empty()) return e;
+    if (std::string e = check_outputs(first ? first->data() : o.data(), s.return_indices ? ix.data() : nullptr, o.size() / sn.bytes,
+                                      sn, first ? o.data() : nullptr);
+        !e.empty())
+        return e;
     const CheckResult r = check(k, stored.data(), o.data(), s.return_indices ? ix.data() : nullptr);
     if (!r.status.ok()) return "wrong result: " + r.status.message();
     return "";
@@ -227,4 +250,9 @@ TEST_CASE("guard bands: the harness sees a write past the end and an unwritten e
     CHECK(h.changed_outside() == std::optional<long>(-1));
     float out[2] = {1.0f, from_bits(kUnwritten)};
     CHECK(check_outputs(out, nullptr, 2) == "output element 1 was never written");
+    // u8/i8: two runs on different fills; an element holding each run's fill was never written,
+    // one holding the same code in both was (whatever the code).
+    const uint8_t run_a[2] = {0x07, 0xa5}, run_b[2] = {0x07, 0x5a}, same[2] = {0x07, 0xa5};
+    CHECK(check_outputs(run_a, nullptr, 2, sentinels(DType::U8), run_b) == "output element 1 was never written");
+    CHECK(check_outputs(run_a, nullptr, 2, sentinels(DType::I8), same) == "");
 }
