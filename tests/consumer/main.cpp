@@ -43,7 +43,7 @@ int main() {
         if (k->name() == "gap") gap_sets.insert(k->info().set);
     }
     const std::set<std::string> expected_sets = {"vision_kernels", "audio_kernels"};
-    if (kernels.size() != 6) fail("registry: expected 6 kernels (4 + 2), found " + std::to_string(kernels.size()));
+    if (kernels.size() != 7) fail("registry: expected 7 kernels (5 + 2), found " + std::to_string(kernels.size()));
     if (sets != expected_sets) fail("registry: expected the sets vision_kernels and audio_kernels");
     if (gap_sets != expected_sets) fail("registry: expected one kernel named 'gap' in each set");
 

@@ -19,8 +19,9 @@
       random, mostly invalid parameter sets: `POOLGEN validate` must accept exactly what PyTorch
       accepts, and name the field PyTorch's message is about; then unknown dtypes, and f16/bf16
       under "rules": "onnx", must be refused naming 'dtype'; u8/i8 draws are checked against
-      PyTorch's quantized ops, and a zero point out of range or on a float kernel, and Lp pooling
-      in u8/i8, must be refused naming their field.
+      PyTorch's float ops (poolgen's parameter rules are the same for every dtype; PyTorch's
+      quantized kernels skip some checks), and a zero point out of range or on a float kernel, and
+      Lp pooling in u8/i8, must be refused naming their field.
 
 Exit status 1 on any disagreement. Not part of `make test` (PyTorch is a large download):
 `make test-pytorch TORCH_PYTHON=/path/to/python` runs all three.
@@ -265,6 +266,8 @@ def cmd_manifest(a):
         e = rand_spec(rng, op=rng.choice(ops), large=a.large)
         try:
             out, _ = torch_call(e, torch_zeros(e))
+            if dtype_of(e) in QUANTIZED:  # poolgen's parameter rules are PyTorch's float ones
+                torch_call(e, torch.zeros(e["input"]))
         except Exception:
             continue
         if out.numel() > 0 and not pytorch_misplaces(e, list(out.shape)):
@@ -414,7 +417,7 @@ def torch_lacks_type(e):
     hence no lp_pool3d (an avg_pool3d of x^p) either: for those kernels in f16/bf16 the
     comparison is with PyTorch's float32 result on the same (widened) input, rounded to the type
     by .to(dtype), within the bound of averages and Lp pools in the type, not bit for bit."""
-    return dtype_of(e) != "f32" and len(e["input"]) == 5 and e["op"] in ("avg_pool", "lp_pool", "global_lp_pool")
+    return dtype_of(e) in NARROW and len(e["input"]) == 5 and e["op"] in ("avg_pool", "lp_pool", "global_lp_pool")
 
 
 def pytorch_3d_channel_tail_index(e, ours, oi, ti):
@@ -641,6 +644,7 @@ def accepted_spec(rng):
     while True:
         e = {"name": "v", **rand_spec(rng)}
         try:
+            torch_call(e, torch.zeros(e["input"]))
             out, _ = torch_call(e, torch_zeros(e))
         except Exception:
             continue
@@ -664,7 +668,10 @@ def cmd_validate(a):
             e = {"name": "v", **rand_spec(rng, invalid=True)}
             torch_error = None
             try:
-                out, _ = torch_call(e, torch_zeros(e))
+                # PyTorch's float rules for every dtype: its quantized kernels skip some checks
+                # (kernel 0, negative strides, 3D average windows larger than the input) and
+                # check the rest in another order; poolgen refuses those as for floats.
+                out, _ = torch_call(e, torch.zeros(e["input"]))
                 if out.numel() == 0:
                     torch_error = "empty output"  # poolgen refuses: an empty output needs no kernel
             except Exception as ex:
