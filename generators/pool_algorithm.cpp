@@ -116,9 +116,13 @@ Type element_type(DType dtype) {
 Type value_type(const PoolSpec &s) {
     if (!is_quantized(s.dtype)) return Float(32);
     if (is_max(s.op)) return s.return_indices ? Float(32) : element_type(s.dtype);
-    // The largest window's taps: the kernel, or (adaptive) at most the whole plane.
+    // The largest window's taps: the kernel, or (adaptive) at most the whole plane. The
+    // narrowest type that holds any window's sum: twice the lanes per vector of int32 where a
+    // window is small (257 u8 codes fit uint16, 255 i8 codes int16).
     int64_t taps = 1;
     for (int i = 0; i < s.rank(); i++) taps *= is_windowed(s.op) ? s.kernel[i] : s.input[2 + i];
+    if (s.dtype == DType::U8 && taps <= 257) return UInt(16);
+    if (s.dtype == DType::I8 && taps <= 255) return Int(16);
     return taps <= (int64_t(1) << 23) ? Int(32) : Int(64);  // 2^23 codes of magnitude <= 255 fit int32
 }
 
@@ -514,7 +518,8 @@ Expr real_taps(const PoolSpec &s, const std::vector<Window> &w) {
 
 }  // namespace
 
-Expr quantized_result(const PoolSpec &s, const Expr &sum, const std::vector<Window> &w) {
+Expr quantized_result(const PoolSpec &s, const Expr &narrow_sum, const std::vector<Window> &w) {
+    const Expr sum = narrow_sum.type().bits() < 32 ? cast<int>(narrow_sum) : narrow_sum;
     const Type t = sum.type();
     const Expr z = Expr(static_cast<int>(s.zero_point.value_or(0)));
     const Expr size = real_taps(s, w);

@@ -31,7 +31,8 @@ std::vector<Halide::Var> memory_order(const PoolSpec &s, const std::vector<Halid
 Halide::Type element_type(DType dtype);
 // The type taps are reduced in: float32, except for u8/i8 codes. Their max without indices runs
 // on the codes themselves; with indices on float32 (exact), so the index rule is the float one;
-// their sums in int32, or int64 where a window's codes could pass int32.
+// their sums in uint16 (u8) or int16 (i8) where every window's sum fits, else int32, or int64
+// where a window's codes could pass int32.
 Halide::Type value_type(const PoolSpec &s);
 // The input as value_type (the input itself for f32): exact for f16 and bf16. bf16 is converted
 // in integer instructions on every target; f16 too with `soft_f16` (x86 without F16C, where
